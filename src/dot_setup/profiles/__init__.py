@@ -1,0 +1,1 @@
+"""Client and service profiles: behaviour as data, validated by `schema`."""

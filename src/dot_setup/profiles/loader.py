@@ -1,0 +1,86 @@
+"""Find and load the shipped profiles (or the ones under `DOT_SETUP_PROFILES_DIR`).
+
+In a wheel they sit in `dot_setup/_data/`; in a source checkout (editable install, tests) they are
+read straight from the repository's `client_profiles/` and `service_profiles/` folders, so an edit
+to a profile takes effect without a reinstall.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from dot_setup.errors import ProfileError, UsageError
+from dot_setup.profiles.schema import ClientProfile, ServiceProfile, parse_client, parse_service
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    override = os.environ.get("DOT_SETUP_PROFILES_DIR")
+    if override:
+        return Path(override)
+    bundled = _PACKAGE_DIR / "_data"
+    if (bundled / "client_profiles").is_dir():
+        return bundled
+    return _PACKAGE_DIR.parent.parent  # the repository root of a source checkout
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: {exc}", "profiles must be valid TOML") from exc
+
+
+def _files(folder: str) -> list[Path]:
+    root = data_root() / folder
+    if not root.is_dir():
+        raise ProfileError(f"{root}: profile folder not found", "reinstall dot-setup")
+    return sorted(root.glob("*.toml"))
+
+
+@cache
+def load_clients() -> dict[str, ClientProfile]:
+    profiles: dict[str, ClientProfile] = {}
+    for path in _files("client_profiles"):
+        profile = parse_client(_read_toml(path), str(path))
+        if profile.id != path.stem:
+            raise ProfileError(f"{path}: id {profile.id!r} must match the file name", "")
+        if profile.id in profiles:
+            raise ProfileError(f"{path}: duplicate client id {profile.id!r}", "")
+        profiles[profile.id] = profile
+    return profiles
+
+
+@cache
+def load_services() -> dict[str, ServiceProfile]:
+    services: dict[str, ServiceProfile] = {}
+    for path in _files("service_profiles"):
+        service = parse_service(_read_toml(path), str(path))
+        if service.id != path.stem:
+            raise ProfileError(f"{path}: id {service.id!r} must match the file name", "")
+        services[service.id] = service
+    return services
+
+
+def get_client(client_id: str) -> ClientProfile:
+    clients = load_clients()
+    if client_id not in clients:
+        raise UsageError(
+            f"unknown client {client_id!r}",
+            f"known clients: {', '.join(sorted(clients))} (see `dot-setup list`)",
+        )
+    return clients[client_id]
+
+
+def get_service(service_id: str) -> ServiceProfile:
+    services = load_services()
+    if service_id not in services:
+        raise UsageError(
+            f"unknown service {service_id!r}", f"known services: {', '.join(sorted(services))}"
+        )
+    return services[service_id]

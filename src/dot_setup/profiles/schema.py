@@ -213,6 +213,7 @@ def check_placeholders(template: Template, where: str, source: str) -> None:
                 raise ProfileError(f"{source}: {where}: unknown placeholder {{{{{name}}}}}", _HINT)
     elif isinstance(template, Mapping):
         for key, value in template.items():
+            check_placeholders(key, f"{where} (key {key!r})", source)
             check_placeholders(value, f"{where}.{key}", source)
     elif isinstance(template, list):
         for i, value in enumerate(template):

@@ -1,0 +1,100 @@
+"""The `dot-setup` command: the Typer app, and the one place that maps errors to exit codes.
+
+Exit codes: 0 ok, 1 error, 2 usage or missing input, 3 internal error (a redacted log is
+written), 4 authentication, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from dot_setup import __version__
+from dot_setup.commands import install, list_cmd, profiles_cmd, remove, restore, show
+from dot_setup.console import OUT
+from dot_setup.errors import DotSetupError, ExitCode
+
+HELP = """Connect AI clients (Claude, Cursor, Codex, Gemini CLI, ...) to the Dot MCP server.
+
+Exit codes: 0 ok, 1 error, 2 usage or missing input, 3 internal error, 4 authentication,
+130 interrupted."""
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+for module in (install, remove, list_cmd, show, restore, profiles_cmd):
+    app.add_typer(module.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dot-setup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Connect AI clients to the Dot MCP server."""
+
+
+def _report(exc: DotSetupError) -> int:
+    code = int(exc.exit_code)
+    if OUT.json_mode:
+        error = {"code": exc.code, "message": exc.message, "hint": exc.hint}
+        OUT.envelope("error", code, None, [error])
+    OUT.message(f"error: {exc.message}", "red")
+    if exc.hint:
+        OUT.message(f"hint: {exc.hint}")
+    return code
+
+
+def _crash(exc: BaseException) -> int:
+    from dot_setup.crashlog import write_crash_log
+
+    path = write_crash_log(exc)
+    OUT.message(f"internal error: {type(exc).__name__}: {exc}", "red")
+    OUT.message(f"a redacted report was written to {path}; please attach it to a bug report")
+    if OUT.json_mode:
+        error = {"code": "internal", "message": f"{type(exc).__name__}", "hint": str(path)}
+        OUT.envelope("error", int(ExitCode.INTERNAL), None, [error])
+    return int(ExitCode.INTERNAL)
+
+
+def run(argv: list[str] | None = None) -> int:
+    import click
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="dot-setup", standalone_mode=False)
+    except DotSetupError as exc:
+        return _report(exc)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        OUT.message("interrupted", "yellow")
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        OUT.message("interrupted: nothing more was changed", "yellow")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        return _crash(exc)
+    return int(result or 0)
+
+
+def main() -> None:
+    sys.exit(run())

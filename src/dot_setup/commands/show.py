@@ -1,0 +1,67 @@
+"""`dot-setup show`: the exact block, URL or UI steps for one client, to paste by hand.
+
+On screen the token is masked; the clipboard (where one is available) gets the real value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dot_setup.commands.install import (
+    Auth,
+    JsonOpt,
+    NameOpt,
+    ProjectOpt,
+    RegionOpt,
+    Scope,
+    ScopeOpt,
+    ServerUrlOpt,
+    ServiceOpt,
+    TokenFileOpt,
+    TokenStdinOpt,
+    TokenTrapOpt,
+    refuse_token_argument,
+)
+from dot_setup.console import OUT
+
+app = typer.Typer()
+
+
+@app.command("show")
+def show_command(
+    client: Annotated[str, typer.Option("--client", "-c", help="Client id.")],
+    service: ServiceOpt = "dot",
+    region: RegionOpt = None,
+    server_url: ServerUrlOpt = None,
+    auth: Annotated[Auth | None, typer.Option("--auth", help="oauth or token.")] = None,
+    token_file: TokenFileOpt = None,
+    token_stdin: TokenStdinOpt = False,
+    scope: ScopeOpt = Scope.user,
+    project_dir: ProjectOpt = None,
+    name: NameOpt = None,
+    clipboard: Annotated[
+        bool, typer.Option("--clipboard/--no-clipboard", help="Copy the value to paste.")
+    ] = True,
+    json_out: JsonOpt = False,
+    token: TokenTrapOpt = None,
+) -> None:
+    """Show what to paste into a client (config block, URL, or UI steps)."""
+    OUT.json_mode, OUT.command = json_out, "show"
+    refuse_token_argument(token)
+    from dot_setup.show_flow import show_client
+
+    show_client(
+        client_id=client,
+        service_id=service,
+        region=region,
+        server_url=server_url,
+        auth=auth.value if auth else None,
+        token_file=token_file,
+        token_stdin=token_stdin,
+        scope=scope.value,
+        project_dir=project_dir,
+        name=name,
+        clipboard=clipboard and not json_out,
+    )

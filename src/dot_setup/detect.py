@@ -1,0 +1,49 @@
+"""Which clients are installed here, and where their config files are.
+
+Read-only: it looks at paths and PATH through `Paths`, so a fake home in tests (or
+`DOT_SETUP_HOME`) decides everything it sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dot_setup.paths import Paths
+from dot_setup.profiles.schema import ClientProfile, Target
+
+
+@dataclass(frozen=True)
+class Detection:
+    client: ClientProfile
+    installed: bool
+    evidence: tuple[str, ...]
+
+
+def target_path(target: Target, paths: Paths) -> Path | None:
+    """The config file for this OS, honouring the client's own env overrides (CODEX_HOME...)."""
+    for var, template in target.env_paths.items():
+        if paths.env.get(var):
+            return paths.expand(template)
+    template = target.paths.get(paths.os_name) or target.paths.get("all")
+    return paths.expand(template) if template else None
+
+
+def detect(profile: ClientProfile, paths: Paths) -> Detection:
+    evidence: list[str] = []
+    templates = [*profile.detect.paths.get("all", ()), *profile.detect.paths.get(paths.os_name, ())]
+    for template in templates:
+        candidate = paths.expand(template)
+        if candidate.exists():
+            evidence.append(str(candidate))
+    for name in profile.detect.executables:
+        found = paths.which(name)
+        if found:
+            evidence.append(f"{name} on PATH ({found})")
+    for target in profile.targets:
+        if target.scope != "user":
+            continue
+        path = target_path(target, paths)
+        if path is not None and path.exists() and str(path) not in evidence:
+            evidence.append(str(path))
+    return Detection(client=profile, installed=bool(evidence), evidence=tuple(evidence))

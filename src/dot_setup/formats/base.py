@@ -1,0 +1,71 @@
+"""What every config format offers the writer: read, set and remove one named entry, as text.
+
+Formats work on text and return text, so the writer can diff, back up and write atomically
+without knowing the format. A format changes only the entry it is asked about; everything else in
+the file is kept byte for byte (JSON/JSONC, TOML) or as closely as the format library allows
+(YAML, see yaml_format.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class ParseFailure(Exception):
+    """The text is not valid for the format; line and column are 1-based."""
+
+    def __init__(self, line: int, col: int, what: str) -> None:
+        super().__init__(f"{line}:{col}: {what}")
+        self.line = line
+        self.col = col
+        self.what = what
+
+
+class ShapeFailure(Exception):
+    """The text parses, but something on the container path is not what it must be."""
+
+
+class Missing:
+    """Marker for an absent entry (None is a valid JSON value)."""
+
+    _instance: Missing | None = None
+
+    def __new__(cls) -> Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = Missing()
+
+
+class Format(Protocol):
+    name: str
+
+    def entries(self, text: str, container: tuple[str, ...], list_key: str) -> dict[str, Any]:
+        """All entries in the container (empty if the container is absent); validates the text."""
+
+    def set_entry(
+        self, text: str, container: tuple[str, ...], list_key: str, name: str, value: Any
+    ) -> str:
+        """Text with `name` set to `value` in the container (created if absent)."""
+
+    def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
+        """Text without `name`; unchanged text if it was not there."""
+
+
+def line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, col
+
+
+def newline_of(text: str) -> str:
+    """The file's own line ending, so inserted lines match the rest (CRLF files stay CRLF)."""
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":
+        return "\r\n"
+    return "\n"

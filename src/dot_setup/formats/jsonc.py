@@ -1,0 +1,391 @@
+"""JSON and JSONC editing that keeps every byte outside the entry it changes.
+
+The model is node-jsonc-parser's `modify` + `applyEdits`: parse the text once to find the spans
+(start/end offsets) of the objects on the container path and of their members, then splice the new
+text into those spans. Comments, trailing commas, key order, indentation, a BOM and CRLF line
+endings outside the entry are never touched, because they are never re-serialised.
+
+Strict JSON (`~/.claude.json` can be 10+ MB) is scanned with the C scanner behind `json.loads`:
+only the members on the container path are walked in Python, every other value is skipped at C
+speed, so one edit costs about one `json.loads`. JSONC files (VS Code, Zed, Cursor) are small and
+go through a pure-Python parser that understands `//` and `/* */` comments and trailing commas.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from json.decoder import JSONDecodeError, scanstring
+from json.scanner import NUMBER_RE
+from typing import Any
+
+from dot_setup.formats.base import ParseFailure, ShapeFailure, line_col, newline_of
+
+_WS = re.compile(r"[ \t\n\r]*")
+_WS_COMMENTS = re.compile(r"(?:[ \t\n\r]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+_INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
+_scan_once = json.JSONDecoder().scan_once  # the C scanner json.loads itself uses
+_DESCENDED = object()  # value placeholder for members walked as part of the path
+
+
+@dataclass
+class _Member:
+    key: str
+    key_start: int
+    value_start: int
+    value_end: int
+    value: Any
+    comma: int = -1  # offset of the comma after the value, -1 if none
+
+
+@dataclass
+class _Object:
+    start: int  # offset of "{"
+    end: int  # offset just after "}"
+    members: list[_Member] = field(default_factory=list)
+    child: _Object | None = None  # the next object on the container path, if walked
+    child_member: _Member | None = None  # the member holding the next path key, if any
+
+
+Edit = tuple[int, int, str]
+
+
+class _Parser:
+    """One pass over the text; walks objects along a key path and parses everything else."""
+
+    def __init__(self, text: str, comments: bool) -> None:
+        self.text = text
+        self.comments = comments
+        self._ws = _WS_COMMENTS if comments else _WS
+        self.value: Callable[[int], tuple[Any, int]] = (
+            self._jsonc_value if comments else self._strict_value
+        )
+
+    def fail(self, pos: int, what: str) -> ParseFailure:
+        line, col = line_col(self.text, pos)
+        return ParseFailure(line, col, what)
+
+    def skip(self, pos: int) -> int:
+        end = self._ws.match(self.text, pos).end()  # type: ignore[union-attr]
+        if self.comments and self.text.startswith("/*", end):
+            raise self.fail(end, "unterminated /* comment")
+        return end
+
+    def string(self, pos: int) -> tuple[str, int]:
+        try:
+            return scanstring(self.text, pos + 1, True)
+        except JSONDecodeError as exc:
+            raise self.fail(exc.pos, exc.msg) from None
+
+    def _strict_value(self, pos: int) -> tuple[Any, int]:
+        try:
+            return _scan_once(self.text, pos)  # type: ignore[no-any-return]
+        except StopIteration as stop:
+            raise self.fail(stop.value, "expected a value") from None
+        except JSONDecodeError as exc:
+            raise self.fail(exc.pos, exc.msg) from None
+
+    def _jsonc_value(self, pos: int) -> tuple[Any, int]:
+        text = self.text
+        char = text[pos : pos + 1]
+        if char == "{":
+            node = self.walk(pos, ())
+            return {m.key: m.value for m in node.members}, node.end
+        if char == "[":
+            return self._jsonc_array(pos)
+        if char == '"':
+            return self.string(pos)
+        number = NUMBER_RE.match(text, pos)
+        if number:
+            integer, frac, exp = number.groups()
+            value = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
+            return value, number.end()
+        for literal, value in (("true", True), ("false", False), ("null", None)):
+            if text.startswith(literal, pos):
+                return value, pos + len(literal)
+        raise self.fail(pos, "expected a value")
+
+    def _jsonc_array(self, pos: int) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        pos = self.skip(pos + 1)
+        if self.text.startswith("]", pos):
+            return items, pos + 1
+        while True:
+            value, pos = self.value(pos)
+            items.append(value)
+            pos = self.skip(pos)
+            if self.text.startswith(",", pos):
+                pos = self.skip(pos + 1)
+                if self.text.startswith("]", pos):
+                    return items, pos + 1
+            elif self.text.startswith("]", pos):
+                return items, pos + 1
+            else:
+                raise self.fail(pos, "expected ',' or ']'")
+
+    def walk(self, start: int, path: tuple[str, ...]) -> _Object:
+        """Parse the object at `start`; descend (instead of parsing) into `path[0]` if an object."""
+        text = self.text
+        node = _Object(start=start, end=start)
+        pos = self.skip(start + 1)
+        if text.startswith("}", pos):
+            node.end = pos + 1
+            return node
+        while True:
+            if not text.startswith('"', pos):
+                raise self.fail(pos, "expected a property name in double quotes")
+            key_start = pos
+            key, pos = self.string(pos)
+            pos = self.skip(pos)
+            if not text.startswith(":", pos):
+                raise self.fail(pos, "expected ':' after a property name")
+            pos = self.skip(pos + 1)
+            value_start = pos
+            on_path = bool(path) and key == path[0]
+            if on_path and text.startswith("{", pos):
+                child = self.walk(pos, path[1:])
+                value, pos = _DESCENDED, child.end
+            else:
+                child = None
+                value, pos = self.value(pos)
+            member = _Member(key, key_start, value_start, pos, value)
+            node.members.append(member)
+            if on_path:  # the last duplicate wins, as in every JSON parser
+                node.child, node.child_member = child, member
+            pos = self.skip(pos)
+            if text.startswith(",", pos):
+                member.comma = pos
+                pos = self.skip(pos + 1)
+                if text.startswith("}", pos):
+                    if not self.comments:
+                        raise self.fail(member.comma, "trailing comma is not allowed in JSON")
+                    node.end = pos + 1
+                    return node
+            elif text.startswith("}", pos):
+                node.end = pos + 1
+                return node
+            else:
+                raise self.fail(pos, "expected ',' or '}'")
+
+    def document(self, path: tuple[str, ...]) -> _Object | None:
+        """The root object (None for an empty document); rejects trailing garbage."""
+        pos = self.skip(1 if self.text.startswith("\ufeff") else 0)
+        if pos == len(self.text):
+            return None
+        if not self.text.startswith("{", pos):
+            raise self.fail(pos, "expected a JSON object at the top level")
+        root = self.walk(pos, path)
+        end = self.skip(root.end)
+        if end != len(self.text):
+            raise self.fail(end, "unexpected content after the end of the document")
+        return root
+
+
+def _chain(root: _Object, container: tuple[str, ...]) -> list[_Object]:
+    """Objects from the root down the container path, as far as they exist."""
+    chain = [root]
+    for depth, key in enumerate(container):
+        node = chain[-1]
+        if node.child is None:
+            member = node.child_member
+            if member is not None:  # the key exists but does not hold an object
+                where = ".".join(container[: depth + 1])
+                kind = type(member.value).__name__.replace("NoneType", "null")
+                raise ShapeFailure(f"{where} holds a {kind}, expected an object")
+            break
+        chain.append(node.child)
+    return chain
+
+
+def _line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def _indent_of_line(text: str, pos: int) -> str:
+    start = _line_start(text, pos)
+    line = text[start:pos]
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _indent_unit(text: str) -> str:
+    match = _INDENTED_LINE.search(text)
+    return match.group(1) if match else "  "
+
+
+def _render(value: Any, indent: str, unit: str, newline: str, multiline: bool) -> str:
+    if not multiline:
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, indent=unit).replace("\n", newline + indent)
+
+
+def _same_line_tail(text: str, pos: int) -> int:
+    """Skip spaces and comments that end on this line: they belong to the member before them."""
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if text.startswith("//", pos):
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            return end - 1 if text[end - 1] == "\r" else end
+        if text.startswith("/*", pos):
+            close = text.find("*/", pos + 2)
+            if close < 0 or "\n" in text[pos:close]:
+                return pos
+            pos = close + 2
+            continue
+        return pos
+
+
+def _comment_end(text: str, match: re.Match[str]) -> int:
+    end = match.end()
+    return end - 1 if text[end - 1] == "\r" else end  # a // comment's match takes CRLF's \r
+
+
+class _Editor:
+    def __init__(self, text: str, comments: bool) -> None:
+        self.text = text
+        self.comments = comments
+        self.newline = newline_of(text)
+        self.unit = _indent_unit(text)
+
+    def multiline(self, node: _Object) -> bool:
+        first = node.members[0].key_start if node.members else node.end - 1
+        return "\n" in self.text[node.start : first]
+
+    def insert(self, node: _Object, key: str, value: Any) -> list[Edit]:
+        text, nl = self.text, self.newline
+        parent_indent = _indent_of_line(text, node.start)
+        key_json = json.dumps(key, ensure_ascii=False)
+        if not node.members:
+            indent = parent_indent + self.unit
+            member = f"{key_json}: {_render(value, indent, self.unit, nl, True)}"
+            inner_start, close = node.start + 1, node.end - 1
+            if not text[inner_start:close].strip():
+                return [(inner_start, close, nl + indent + member + nl + parent_indent)]
+            line = _line_start(text, close)
+            if not text[line:close].strip():  # "}" on its own line, comments above it
+                return [(line, line, indent + member + nl)]
+            return [(close, close, " " + member + " ")]
+        last = node.members[-1]
+        # A file that ends its last member with a comma gets ours with one too, so the style is
+        # kept and `remove` can undo the insertion exactly.
+        trailing = "," if last.comma >= 0 else ""
+        if not self.multiline(node):
+            member = f"{key_json}: {_render(value, '', self.unit, nl, False)}"
+            if last.comma < 0:
+                return [(last.value_end, last.value_end, ", " + member)]
+            return [(last.comma + 1, last.comma + 1, " " + member + trailing)]
+        indent = _indent_of_line(text, last.key_start)
+        member = f"{key_json}: {_render(value, indent, self.unit, nl, True)}"
+        anchor = _same_line_tail(text, last.comma + 1 if last.comma >= 0 else last.value_end)
+        if last.comma >= 0:
+            return [(anchor, anchor, nl + indent + member + trailing)]
+        if anchor == last.value_end:
+            return [(anchor, anchor, "," + nl + indent + member)]
+        return [(anchor, anchor, nl + indent + member), (last.value_end, last.value_end, ",")]
+
+    def replace(self, node: _Object, member: _Member, value: Any) -> list[Edit]:
+        indent = _indent_of_line(self.text, member.key_start)
+        rendered = _render(value, indent, self.unit, self.newline, self.multiline(node))
+        return [(member.value_start, member.value_end, rendered)]
+
+    def remove(self, node: _Object, index: int) -> list[Edit]:
+        text = self.text
+        member = node.members[index]
+        end = member.comma + 1 if member.comma >= 0 else member.value_end
+        if index + 1 < len(node.members):  # a member follows: take ours and its separator
+            after = end
+            while after < len(text) and text[after] in " \t\r\n":
+                after += 1
+            return [(member.key_start, after, "")]
+        if index > 0:  # the last member: take it with the separator before it
+            prev = node.members[index - 1]
+            if not self.multiline(node):
+                if member.comma >= 0:
+                    return [(prev.comma + 1, end, "")]
+                return [(prev.comma, member.value_end, "")]
+            tail = _same_line_tail(text, prev.comma + 1)
+            start = tail
+            for comment in _COMMENT.finditer(text, tail, member.key_start):
+                start = _comment_end(text, comment)  # keep comment lines (commented-out servers) above it
+            if member.comma >= 0:
+                return [(start, end, "")]
+            return [(start, member.value_end, ""), (prev.comma, prev.comma + 1, "")]
+        inner_start, close = node.start + 1, node.end - 1
+        rest = text[inner_start : member.key_start] + text[end:close]
+        if not rest.strip():
+            return [(inner_start, close, "")]
+        return [(member.key_start, end, "")]
+
+
+def _apply(text: str, edits: list[Edit]) -> str:
+    for start, end, new in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+class JsonFormat:
+    """Strict JSON (comments=False) or JSONC (comments=True)."""
+
+    def __init__(self, comments: bool) -> None:
+        self.comments = comments
+        self.name = "jsonc" if comments else "json"
+
+    def _parse(self, text: str, container: tuple[str, ...]) -> _Object | None:
+        return _Parser(text, self.comments).document(container)
+
+    def entries(self, text: str, container: tuple[str, ...], list_key: str = "") -> dict[str, Any]:
+        _no_lists(list_key)
+        root = self._parse(text, container)
+        if root is None:
+            return {}
+        chain = _chain(root, container)
+        if len(chain) <= len(container):
+            return {}
+        return {m.key: m.value for m in chain[-1].members}
+
+    def set_entry(
+        self, text: str, container: tuple[str, ...], list_key: str, name: str, value: Any
+    ) -> str:
+        _no_lists(list_key)
+        root = self._parse(text, container)
+        if root is None:  # empty or whitespace-only: start a fresh document
+            text = ("\ufeff" if text.startswith("\ufeff") else "") + "{}" + newline_of(text)
+            root = self._parse(text, container)
+            assert root is not None
+        chain = _chain(root, container)
+        editor = _Editor(text, self.comments)
+        depth = len(chain) - 1
+        if depth == len(container):
+            node = chain[-1]
+            existing = [i for i, m in enumerate(node.members) if m.key == name]
+            if existing:
+                return _apply(text, editor.replace(node, node.members[existing[-1]], value))
+            return _apply(text, editor.insert(node, name, value))
+        nested: Any = {name: value}
+        for key in reversed(container[depth + 1 :]):
+            nested = {key: nested}
+        return _apply(text, editor.insert(chain[-1], container[depth], nested))
+
+    def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
+        _no_lists(list_key)
+        while True:  # duplicates of our own name are removed too, one at a time
+            root = self._parse(text, container)
+            if root is None:
+                return text
+            chain = _chain(root, container)
+            if len(chain) <= len(container):
+                return text
+            node = chain[-1]
+            indexes = [i for i, m in enumerate(node.members) if m.key == name]
+            if not indexes:
+                return text
+            text = _apply(text, _Editor(text, self.comments).remove(node, indexes[-1]))
+
+
+def _no_lists(list_key: str) -> None:
+    if list_key:
+        raise ShapeFailure("list containers are only supported in YAML files")

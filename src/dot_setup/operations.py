@@ -1,0 +1,164 @@
+"""Plan and apply changes to client config files: the mechanism behind install and remove.
+
+Planning reads each file and computes its new text without writing; the plan is what --dry-run
+shows and what the confirmation lists. Applying re-runs each edit under the file's lock on the
+file's then-current content (see fsio), backs up the old bytes, and rolls back the files already
+written if a later one fails.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dot_setup.backups import Backup, make_backup
+from dot_setup.detect import target_path
+from dot_setup.errors import ConfigParseError, ConfigShapeError, DotSetupError, UsageError
+from dot_setup.formats import get_format
+from dot_setup.formats.base import MISSING, ParseFailure, ShapeFailure
+from dot_setup.fsio import decode, read_bytes, resolve, update_file, write_atomic
+from dot_setup.paths import Paths
+from dot_setup.profiles.schema import ClientProfile, Target
+from dot_setup.secrets import REDACT
+
+Transform = Callable[[str | None], str]
+
+
+@dataclass
+class Change:
+    """One named entry to set (entry given) or remove (entry None) in one client's file."""
+
+    client: ClientProfile
+    target: Target
+    path: Path
+    name: str
+    entry: dict[str, Any] | None
+    holds_secret: bool = False
+    shape: str = ""
+    force: bool = False
+    before: str | None = None
+    after: str = ""
+    status: str = ""  # create, update, unchanged, remove, absent
+    backup: Backup | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.status in ("create", "update", "remove")
+
+    def diff(self) -> str:
+        before = (self.before or "").splitlines(keepends=True)
+        after = self.after.splitlines(keepends=True)
+        label = str(self.path)
+        lines = difflib.unified_diff(
+            before, after, fromfile=label if self.before is not None else "/dev/null", tofile=label
+        )
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return REDACT(text)
+
+
+def resolve_target(profile: ClientProfile, scope: str, paths: Paths) -> tuple[Target, Path]:
+    target = profile.target(scope)
+    if target is None:
+        scopes = ", ".join(t.scope for t in profile.targets) or "none"
+        raise UsageError(
+            f"{profile.name} has no {scope}-scope config file", f"scopes it has: {scopes}"
+        )
+    path = target_path(target, paths)
+    if path is None:
+        raise UsageError(
+            f"{profile.name} has no config file on {paths.os_name}",
+            f"see `dot-setup show --client {profile.id}`",
+        )
+    return target, path
+
+
+def _edit(change: Change, text: str | None) -> str:
+    fmt = get_format(change.target.format)
+    source = text if text is not None else ""
+    t = change.target
+    try:
+        if change.entry is None:
+            return fmt.remove_entry(source, t.container, t.list_key, change.name)
+        return fmt.set_entry(source, t.container, t.list_key, change.name, change.entry)
+    except ParseFailure as exc:
+        if change.force and change.entry is not None:
+            # --force: the unreadable file is backed up before the replacement is written
+            return fmt.set_entry("", t.container, t.list_key, change.name, change.entry)
+        raise ConfigParseError(str(change.path), exc.line, exc.col, exc.what) from None
+    except ShapeFailure as exc:
+        raise ConfigShapeError(
+            f"{change.path}: {exc}", "fix that key by hand; dot-setup will not guess"
+        ) from None
+
+
+def current_entry(target: Target, path: Path) -> Any:
+    """The entry dict for every name in the file (MISSING if the file does not exist)."""
+    text = decode(path, read_bytes(resolve(path)))
+    if text is None:
+        return MISSING
+    try:
+        return get_format(target.format).entries(text, target.container, target.list_key)
+    except ParseFailure as exc:
+        raise ConfigParseError(str(path), exc.line, exc.col, exc.what) from None
+    except ShapeFailure as exc:
+        raise ConfigShapeError(f"{path}: {exc}", "fix that key by hand") from None
+
+
+def plan(changes: list[Change]) -> list[Change]:
+    """Compute before/after for every change; files named twice see the earlier edits."""
+    planned_text: dict[Path, str | None] = {}
+    for change in changes:
+        real = resolve(change.path)
+        if real not in planned_text:
+            planned_text[real] = decode(change.path, read_bytes(real))
+        change.before = planned_text[real]
+        change.after = _edit(change, change.before)
+        if change.after == (change.before if change.before is not None else None):
+            change.status = "unchanged" if change.entry is not None else "absent"
+        elif change.entry is None:
+            change.status = "remove"
+        else:
+            change.status = "create" if change.before is None else "update"
+        planned_text[real] = change.after if change.changed else change.before
+    return changes
+
+
+def apply(changes: list[Change], paths: Paths) -> list[Change]:
+    """Write every changed file; on failure restore the ones already written, then re-raise."""
+    done: list[tuple[Change, bytes | None]] = []
+    try:
+        for change in changes:
+            if not change.changed:
+                continue
+
+            def backup(real: Path, before: bytes | None, change: Change = change) -> None:
+                if before is not None and (change.backup is None or change.backup.path != str(real)):
+                    change.backup = make_backup(paths, real, before)
+
+            outcome = update_file(
+                paths,
+                change.path,
+                lambda text, change=change: _edit(change, text),
+                holds_secret=change.holds_secret,
+                on_before_replace=backup,
+            )
+            if outcome.changed:
+                done.append((change, outcome.before))
+    except (DotSetupError, OSError):
+        _roll_back(done)
+        raise
+    return changes
+
+
+def _roll_back(done: list[tuple[Change, bytes | None]]) -> None:
+    for change, before in reversed(done):
+        real = resolve(change.path)
+        if before is None:
+            real.unlink(missing_ok=True)
+        else:
+            mode = real.stat().st_mode & 0o7777 if real.exists() else 0o600
+            write_atomic(real, before, mode, None)

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Install the real MCP clients that tests/realclients drives, at the exact versions pinned in
+# package.json + package-lock.json beside this script, into a cache OUTSIDE the repository:
+#
+#   ${DOT_SETUP_CLIENTS_DIR:-$HOME/.cache/dot-setup/test-clients}
+#
+# Idempotent: when the cache already holds this exact lock (sha256 of package.json followed by
+# package-lock.json, stamped in .dot-setup-lock.sha256) and every CLI is there, it exits at once
+# without running npm. Needs Node >= 20 and npm; the only network it uses is npm's configured
+# package registry.
+#
+# Usage: tests/realclients/install_clients.sh [--check] [--force]
+#   --check  only report whether the cache is up to date (exit 0) or not (exit 1)
+#   --force  reinstall even when the stamp matches
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+dir="${DOT_SETUP_CLIENTS_DIR:-${HOME:?HOME is not set}/.cache/dot-setup/test-clients}"
+stamp_name=".dot-setup-lock.sha256"
+# Every CLI the tests run, as node_modules/.bin names.
+bins=(claude codex gemini opencode copilot mcp-remote add-mcp)
+
+mode=install
+for arg in "$@"; do
+  case "$arg" in
+    --check) mode=check ;;
+    --force) mode=force ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "install_clients.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+# The cache must not be inside the repository (it is ~1.3 GB of binaries).
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd -P)"
+case "$dir/" in
+  "$(cd "$repo" && pwd -P)/"*)
+    echo "install_clients.sh: DOT_SETUP_CLIENTS_DIR=$dir is inside the repository; use a folder outside it" >&2
+    exit 2 ;;
+esac
+
+want="$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -d' ' -f1)"
+
+up_to_date() {
+  [[ -f "$dir/$stamp_name" ]] || return 1
+  [[ "$(cat "$dir/$stamp_name")" == "$want" ]] || return 1
+  local b
+  for b in "${bins[@]}"; do
+    [[ -x "$dir/node_modules/.bin/$b" ]] || return 1
+  done
+  return 0
+}
+
+if [[ "$mode" != force ]] && up_to_date; then
+  echo "test clients up to date in $dir (lock $want)"
+  exit 0
+fi
+if [[ "$mode" == check ]]; then
+  echo "test clients missing or stale in $dir: run tests/realclients/install_clients.sh" >&2
+  exit 1
+fi
+
+command -v node >/dev/null || { echo "install_clients.sh: node is not on PATH (Node >= 20 needed)" >&2; exit 2; }
+command -v npm >/dev/null || { echo "install_clients.sh: npm is not on PATH" >&2; exit 2; }
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if (( node_major < 20 )); then
+  echo "install_clients.sh: Node $(node --version) is too old; Node >= 20 is needed" >&2
+  exit 2
+fi
+
+start=$(date +%s)
+echo "installing pinned test clients into $dir (node $(node --version), npm $(npm --version 2>/dev/null))"
+rm -f "$dir/$stamp_name"
+cp "$here/package.json" "$here/package-lock.json" "$dir/"
+cd "$dir"
+
+# `npm install` (not `npm ci`): the lock names every platform's optional binary package and
+# some of those are not published for every version (opencode-ai), which `npm ci` rejects.
+# With the lock present, `npm install` resolves exactly the locked versions and integrities.
+# --ignore-scripts: no install script may fetch anything (keytar and node-pty would try to
+# download or compile native modules the tests never load). The two scripts the CLIs need
+# only copy the platform binary out of an optional dependency; they run explicitly below.
+npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error
+
+(cd node_modules/@anthropic-ai/claude-code && node install.cjs)
+(cd node_modules/opencode-ai && node postinstall.mjs)
+
+# Every CLI must start. --version needs no network, no login and no config.
+check_home="$(mktemp -d)"
+trap 'rm -rf "$check_home"' EXIT
+for b in claude codex gemini opencode copilot mcp-remote; do
+  if ! out="$(cd "$check_home" && HOME="$check_home" XDG_CONFIG_HOME="$check_home/.config" \
+        XDG_CACHE_HOME="$check_home/.cache" XDG_DATA_HOME="$check_home/.local/share" \
+        CI=1 NO_COLOR=1 DISABLE_AUTOUPDATER=1 \
+        timeout 120 "$dir/node_modules/.bin/$b" --version 2>&1)"; then
+    echo "install_clients.sh: '$b --version' failed:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  printf '  %-11s %s\n' "$b" "$(printf '%s\n' "$out" | grep -E '[0-9]+\.[0-9]+\.[0-9]+' | head -n1)"
+done
+[[ -x node_modules/.bin/add-mcp ]] || { echo "install_clients.sh: add-mcp is missing" >&2; exit 1; }
+
+echo "$want" > "$dir/$stamp_name"
+echo "installed in $(( $(date +%s) - start )) s"

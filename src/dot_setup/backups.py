@@ -72,5 +72,7 @@ def find_backup(paths: Paths, backup_id: str) -> Backup:
     matches = [b for b in list_backups(paths) if b.id == backup_id or b.id.startswith(backup_id)]
     if len(matches) != 1:
         what = "no backup" if not matches else "several backups"
-        raise UsageError(f"{what} matches {backup_id!r}", "list them with `dot-setup restore --list`")
+        raise UsageError(
+            f"{what} matches {backup_id!r}", "list them with `dot-setup restore --list`"
+        )
     return matches[0]

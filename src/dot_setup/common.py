@@ -41,7 +41,9 @@ class Target:
 def check_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"--server-url {url!r} is not an http(s) URL", "e.g. https://app.getdot.ai/ai/mcp")
+        raise UsageError(
+            f"--server-url {url!r} is not an http(s) URL", "e.g. https://app.getdot.ai/ai/mcp"
+        )
     if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise UsageError(
             f"--server-url {url!r} uses plain http to a remote host",
@@ -82,7 +84,9 @@ def choose_server(
 def get_token(
     service: ServiceProfile, token_stdin: bool, token_file: Path | None
 ) -> TokenSource | None:
-    return read_token(stdin=token_stdin, file=token_file, env_name=service.token_env, env=os.environ)
+    return read_token(
+        stdin=token_stdin, file=token_file, env_name=service.token_env, env=os.environ
+    )
 
 
 def allowed_auth(client: ClientProfile, service: ServiceProfile) -> list[str]:
@@ -118,7 +122,8 @@ def parse_token_ref(value: str | None) -> str:
     kind, _, name = value.partition(":")
     if kind != "env" or not name.replace("_", "").isalnum() or name[0].isdigit():
         raise UsageError(
-            f"--token-ref {value!r} is not of the form env:NAME", "e.g. --token-ref env:DOT_MCP_TOKEN"
+            f"--token-ref {value!r} is not of the form env:NAME",
+            "e.g. --token-ref env:DOT_MCP_TOKEN",
         )
     return name
 

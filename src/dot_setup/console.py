@@ -59,7 +59,9 @@ class Output:
         if not self.json_mode:
             self._console(stderr=False).print(renderable)
 
-    def envelope(self, status: str, exit_code: int, data: Any, errors: list[dict[str, str]]) -> None:
+    def envelope(
+        self, status: str, exit_code: int, data: Any, errors: list[dict[str, str]]
+    ) -> None:
         body = {
             "schema_version": ENVELOPE_VERSION,
             "tool_version": __version__,

@@ -25,8 +25,12 @@ def target_path(target: Target, paths: Paths) -> Path | None:
     for var, template in target.env_paths.items():
         if paths.env.get(var):
             return paths.expand(template)
-    template = target.paths.get(paths.os_name) or target.paths.get("all")
-    return paths.expand(template) if template else None
+    for template in target.prefer_existing:
+        candidate = paths.expand(template)
+        if candidate.exists():
+            return candidate
+    chosen = target.paths.get(paths.os_name) or target.paths.get("all")
+    return paths.expand(chosen) if chosen else None
 
 
 def detect(profile: ClientProfile, paths: Paths) -> Detection:

@@ -35,6 +35,23 @@ def _example_values(profile: ClientProfile, auth: str) -> dict[str, str]:
     return values
 
 
+def _manual_section(profile: ClientProfile) -> list[str]:
+    assert profile.manual is not None
+    lines = [f"No config file: `dot-setup show --client {profile.id}` prints these values."]
+    for mode, steps in profile.manual.steps.items():
+        values = _example_values(profile, mode)
+        lines += ["", f"### With {'OAuth' if mode == 'oauth' else 'an MCP token'}", ""]
+        lines += [f"{i}. {fill(step, values)}" for i, step in enumerate(steps, 1)]
+        for field in profile.manual.fields.get(mode, ()):
+            value = fill(field.value, values)
+            text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            if "\n" in text:
+                lines += [f"- **{field.label}**:", "", "```json", text, "```"]
+            else:
+                lines.append(f"- **{field.label}**: `{text}`")
+    return lines
+
+
 def render_client_doc(profile: ClientProfile) -> str:
     lines = [
         f"# {profile.name} (`{profile.id}`)",
@@ -53,19 +70,7 @@ def render_client_doc(profile: ClientProfile) -> str:
         lines += ["", f"> {profile.notes}"]
     lines += ["", "## Install", ""]
     if profile.kind == "manual":
-        assert profile.manual is not None
-        lines.append(f"No config file: `dot-setup show --client {profile.id}` prints these values.")
-        for mode, steps in profile.manual.steps.items():
-            values = _example_values(profile, mode)
-            lines += ["", f"### With {'OAuth' if mode == 'oauth' else 'an MCP token'}", ""]
-            lines += [f"{i}. {fill(step, values)}" for i, step in enumerate(steps, 1)]
-            for field in profile.manual.fields.get(mode, ()):
-                value = fill(field.value, values)
-                text = value if isinstance(value, str) else json.dumps(value, indent=2)
-                lines.append(f"- **{field.label}**: `{text}`" if "\n" not in text else "")
-                if "\n" in text:
-                    lines += [f"- **{field.label}**:", "", "```json", text, "```"]
-        return "\n".join(lines).rstrip() + "\n"
+        return "\n".join(lines + _manual_section(profile)).rstrip() + "\n"
     lines.append(f"`dot-setup install --client {profile.id} --region us` (add `--auth token`")
     lines.append("and `--token-stdin` for an MCP token).")
     for target in profile.targets:

@@ -36,6 +36,10 @@ def read_bytes(path: Path) -> bytes | None:
         return None
     except IsADirectoryError:
         raise WriteError(f"{path} is a directory, expected a file", "move it aside") from None
+    except NotADirectoryError:
+        raise WriteError(
+            f"{path}: a parent of it is a file, not a folder", "move it aside"
+        ) from None
     except PermissionError:
         raise WriteError(f"{path}: permission denied", "check the file's owner and mode") from None
 
@@ -159,7 +163,9 @@ def update_file(
             try:
                 write_atomic(real, after, _target_mode(existing, holds_secret), owner)
             except OSError as exc:
-                raise WriteError(f"{path}: {exc.strerror or exc}", "check free space and permissions") from None
+                raise WriteError(
+                    f"{path}: {exc.strerror or exc}", "check free space and permissions"
+                ) from None
             return WriteOutcome(path, real, before, after, changed=True)
     raise WriteError(
         f"{path} kept changing while dot-setup was writing it",

@@ -73,7 +73,9 @@ def select_clients(request: InstallRequest, paths: Paths) -> list[ClientProfile]
     return list(seen.values())
 
 
-def build_changes(request: InstallRequest, paths: Paths) -> tuple[list[Change], list[dict[str, Any]]]:
+def build_changes(
+    request: InstallRequest, paths: Paths
+) -> tuple[list[Change], list[dict[str, Any]]]:
     clients = select_clients(request, paths)
     token_env = parse_token_ref(request.token_ref)
     from dot_setup.profiles.loader import get_service

@@ -136,13 +136,18 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
                 continue
 
             def backup(real: Path, before: bytes | None, change: Change = change) -> None:
-                if before is not None and (change.backup is None or change.backup.path != str(real)):
+                if before is not None and (
+                    change.backup is None or change.backup.path != str(real)
+                ):
                     change.backup = make_backup(paths, real, before)
+
+            def transform(text: str | None, change: Change = change) -> str:
+                return _edit(change, text)
 
             outcome = update_file(
                 paths,
                 change.path,
-                lambda text, change=change: _edit(change, text),
+                transform,
                 holds_secret=change.holds_secret,
                 on_before_replace=backup,
             )

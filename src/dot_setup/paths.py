@@ -44,9 +44,7 @@ class Paths:
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, project: Path | None = None
-    ) -> Paths:
+    def from_env(cls, env: Mapping[str, str] | None = None, project: Path | None = None) -> Paths:
         env = dict(os.environ if env is None else env)
         os_name = env.get("DOT_SETUP_OS") or current_os()
         if os_name not in OS_NAMES:

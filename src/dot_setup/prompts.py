@@ -34,7 +34,9 @@ class QuestionaryPrompter:
     def select(self, question: str, choices: Sequence[str], default: str | None = None) -> str:
         import questionary
 
-        return str(questionary.select(question, choices=list(choices), default=default).unsafe_ask())
+        return str(
+            questionary.select(question, choices=list(choices), default=default).unsafe_ask()
+        )
 
     def checkbox(
         self, question: str, choices: Sequence[str], checked: Sequence[str] = ()

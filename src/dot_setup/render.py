@@ -37,7 +37,7 @@ class Connection:
             return self.url
         param = self.service.token_url_param or "token"
         joiner = "&" if "?" in self.url else "?"
-        return f"{self.url}{joiner}{param}={quote(self.token, safe='')}"
+        return f"{self.url}{joiner}{param}={quote(self.token, safe='<>')}"
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def render_entry(profile: ClientProfile, conn: Connection, os_name: str) -> Rend
     entry = fill(shape.entry, placeholder_values(profile, conn))
     if os_name == "windows" and shape.windows_wrap:
         entry = _wrap_for_windows(entry, shape)
-    holds_secret = bool(conn.token) and conn.token in repr(entry)
+    holds_secret = conn.token is not None and conn.token in repr(entry)
     return Rendered(shape=shape_name, entry=entry, holds_secret=holds_secret)
 
 

@@ -64,7 +64,9 @@ def _clean(raw: str, origin: str) -> str:
         )
     for prefix in ("Bearer ", "bearer "):
         if raw.strip().startswith(prefix):
-            raise TokenInputError(f"the token from {origin} starts with 'Bearer'", "give only the token")
+            raise TokenInputError(
+                f"the token from {origin} starts with 'Bearer'", "give only the token"
+            )
     REDACT.add(token)
     return token
 

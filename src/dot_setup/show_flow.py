@@ -22,7 +22,11 @@ PLACEHOLDER_TOKEN = "<YOUR_MCP_TOKEN>"
 _CLIPBOARDS = {
     "macos": [["pbcopy"]],
     "windows": [["clip"]],
-    "linux": [["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"]],
+    "linux": [
+        ["wl-copy"],
+        ["xclip", "-selection", "clipboard"],
+        ["xsel", "--clipboard", "--input"],
+    ],
 }
 
 
@@ -95,7 +99,10 @@ def show_client(
         OUT.result(block.rstrip("\n"))
         to_copy = block
         data.update(path=str(path), format=target.format, shape=rendered.shape, block=block)
-    for note in filter(None, [service.clients.get(profile.id, None) and service.clients[profile.id].note, profile.notes]):
+    for note in filter(
+        None,
+        [service.clients.get(profile.id, None) and service.clients[profile.id].note, profile.notes],
+    ):
         OUT.message(f"note: {note}")
     OUT.message(f"docs: {profile.docs_url}")
     OUT.message(f"next: {profile.next_step.replace('{{name}}', conn.name)}")

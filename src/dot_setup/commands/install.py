@@ -7,7 +7,7 @@ service's variable (DOT_MCP_TOKEN for Dot), never from an argument.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,17 +18,17 @@ from dot_setup.console import OUT
 app = typer.Typer()
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     user = "user"
     project = "project"
 
 
-class Auth(str, Enum):
+class Auth(StrEnum):
     oauth = "oauth"
     token = "token"
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     auto = "auto"
     http = "http"
     stdio = "stdio"
@@ -46,7 +46,9 @@ ServerUrlOpt = Annotated[
 TokenFileOpt = Annotated[
     Path | None, typer.Option("--token-file", help="Read the MCP token from this file.")
 ]
-TokenStdinOpt = Annotated[bool, typer.Option("--token-stdin", help="Read the MCP token from stdin.")]
+TokenStdinOpt = Annotated[
+    bool, typer.Option("--token-stdin", help="Read the MCP token from stdin.")
+]
 ScopeOpt = Annotated[Scope, typer.Option("--scope", help="user (default) or project config.")]
 ProjectOpt = Annotated[
     Path | None, typer.Option("--project-dir", help="Project folder for --scope project.")
@@ -132,4 +134,3 @@ def install_command(
     )
     code = run_install(request)
     raise typer.Exit(code)
-

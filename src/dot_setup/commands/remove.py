@@ -60,7 +60,9 @@ def remove_command(
         target, path = resolve_target(profile, scope.value, paths)
         if all_clients and not path.exists():
             continue
-        changes.append(Change(client=profile, target=target, path=path, name=entry_name, entry=None))
+        changes.append(
+            Change(client=profile, target=target, path=path, name=entry_name, entry=None)
+        )
     plan(changes)
     pending = [c for c in changes if c.changed]
     report_plan(changes, dry_run)
@@ -70,7 +72,9 @@ def remove_command(
             raise typer.Exit(1)
         apply(changes, paths)
         for change in pending:
-            OUT.result(f"removed  {change.path} (backup {change.backup.id if change.backup else '-'})")
+            OUT.result(
+                f"removed  {change.path} (backup {change.backup.id if change.backup else '-'})"
+            )
     elif not pending:
         OUT.message(f"no entry named {entry_name!r} found: nothing to remove")
     if OUT.json_mode:

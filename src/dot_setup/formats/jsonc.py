@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from json.decoder import JSONDecodeError, scanstring
+from json.decoder import JSONDecodeError
 from json.scanner import NUMBER_RE
 from typing import Any
 
@@ -27,7 +27,9 @@ _WS = re.compile(r"[ \t\n\r]*")
 _WS_COMMENTS = re.compile(r"(?:[ \t\n\r]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
-_scan_once = json.JSONDecoder().scan_once  # the C scanner json.loads itself uses
+# The C scanner and string decoder behind json.loads (typeshed does not declare them).
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _DESCENDED = object()  # value placeholder for members walked as part of the path
 
 
@@ -76,13 +78,13 @@ class _Parser:
 
     def string(self, pos: int) -> tuple[str, int]:
         try:
-            return scanstring(self.text, pos + 1, True)
+            return _scanstring(self.text, pos + 1, True)
         except JSONDecodeError as exc:
             raise self.fail(exc.pos, exc.msg) from None
 
     def _strict_value(self, pos: int) -> tuple[Any, int]:
         try:
-            return _scan_once(self.text, pos)  # type: ignore[no-any-return]
+            return _scan_once(self.text, pos)
         except StopIteration as stop:
             raise self.fail(stop.value, "expected a value") from None
         except JSONDecodeError as exc:
@@ -101,8 +103,8 @@ class _Parser:
         number = NUMBER_RE.match(text, pos)
         if number:
             integer, frac, exp = number.groups()
-            value = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
-            return value, number.end()
+            num = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
+            return num, number.end()
         for literal, value in (("true", True), ("false", False), ("null", None)):
             if text.startswith(literal, pos):
                 return value, pos + len(literal)
@@ -187,7 +189,7 @@ class _Parser:
 def _chain(root: _Object, container: tuple[str, ...]) -> list[_Object]:
     """Objects from the root down the container path, as far as they exist."""
     chain = [root]
-    for depth, key in enumerate(container):
+    for depth in range(len(container)):
         node = chain[-1]
         if node.child is None:
             member = node.child_member
@@ -310,7 +312,9 @@ class _Editor:
             tail = _same_line_tail(text, prev.comma + 1)
             start = tail
             for comment in _COMMENT.finditer(text, tail, member.key_start):
-                start = _comment_end(text, comment)  # keep comment lines (commented-out servers) above it
+                start = _comment_end(
+                    text, comment
+                )  # keep comment lines (commented-out servers) above it
             if member.comma >= 0:
                 return [(start, end, "")]
             return [(start, member.value_end, ""), (prev.comma, prev.comma + 1, "")]

@@ -21,21 +21,33 @@ def _parse(text: str) -> Any:
         raise ParseFailure(exc.line, max(exc.col, 1), str(exc).split(" at line ")[0]) from None
 
 
-def _container(doc: Any, container: tuple[str, ...], create: bool) -> Any:
+def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool) -> Any:
+    """The table holding the entries, or with list_key the array of tables ([[mcp_servers]])."""
     import tomlkit
 
     node = doc
     for depth, key in enumerate(container):
+        last = depth == len(container) - 1
         if key not in node:
             if not create:
                 return None
-            table = tomlkit.table(is_super_table=True)  # no empty [mcp_servers] header
-            node.append(key, table)
+            # a super table prints no empty [mcp_servers] header above [mcp_servers.dot]
+            new = tomlkit.aot() if (last and list_key) else tomlkit.table(is_super_table=True)
+            node.append(key, new)
         node = node[key]
-        if not isinstance(node, dict):
+        expected = list if (last and list_key) else dict
+        if not isinstance(node, expected):
             where = ".".join(container[: depth + 1])
-            raise ShapeFailure(f"{where} holds a {type(node).__name__}, expected a table")
+            want = "an array of tables" if expected is list else "a table"
+            raise ShapeFailure(f"{where} holds a {type(node).__name__}, expected {want}")
     return node
+
+
+def _index(node: Any, list_key: str, name: str) -> int | None:
+    return next(
+        (i for i, item in enumerate(node) if isinstance(item, dict) and item.get(list_key) == name),
+        None,
+    )
 
 
 def _to_item(value: Any, top: bool) -> Any:
@@ -62,8 +74,12 @@ class TomlFormat:
     name = "toml"
 
     def entries(self, text: str, container: tuple[str, ...], list_key: str = "") -> dict[str, Any]:
-        node = _container(_parse(text), container, create=False)
-        return {} if node is None else {str(k): _plain(v) for k, v in node.items()}
+        node = _container(_parse(text), container, list_key, create=False)
+        if node is None:
+            return {}
+        if list_key:
+            return {str(i.get(list_key)): _plain(i) for i in node if isinstance(i, dict)}
+        return {str(k): _plain(v) for k, v in node.items()}
 
     def set_entry(
         self, text: str, container: tuple[str, ...], list_key: str, name: str, value: Any
@@ -71,18 +87,34 @@ class TomlFormat:
         import tomlkit
 
         doc = _parse(text)
-        node = _container(doc, container, create=True)
-        node[name] = _to_item(value, top=True)
+        node = _container(doc, container, list_key, create=True)
+        if not list_key:
+            node[name] = _to_item(value, top=True)
+            return tomlkit.dumps(doc)
+        item = _to_item({list_key: name, **{k: v for k, v in value.items() if k != list_key}}, True)
+        index = _index(node, list_key, name)
+        if index is None:
+            node.append(item)
+        else:
+            node[index] = item
         return tomlkit.dumps(doc)
 
     def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
         import tomlkit
 
         doc = _parse(text)
-        node = _container(doc, container, create=False)
-        if node is None or name not in node:
+        node = _container(doc, container, list_key, create=False)
+        if node is None:
             return text
-        del node[name]
+        if list_key:
+            index = _index(node, list_key, name)
+            if index is None:
+                return text
+            del node[index]
+        elif name in node:
+            del node[name]
+        else:
+            return text
         out: str = tomlkit.dumps(doc)
         # tomlkit keeps the blank line it put before a table it appended; drop it with the table.
         if out.endswith("\n\n") and not text.endswith("\n\n"):

@@ -59,6 +59,7 @@ class Target:
     container: tuple[str, ...]
     paths: Mapping[str, str]
     env_paths: Mapping[str, str] = field(default_factory=dict)
+    prefer_existing: tuple[str, ...] = ()
     list_key: str = ""
     note: str = ""
 
@@ -249,6 +250,7 @@ def _target(data: Any, index: int, source: str) -> Target:
         container=container,
         paths=_os_map(r, "paths", required=True),
         env_paths=env_paths,
+        prefer_existing=r.strings("prefer_existing", ()),
         list_key=r.text("list_key", ""),
         note=r.text("note", ""),
     )
@@ -266,7 +268,7 @@ def _shape(data: Any, name: str, source: str) -> Shape:
         wrap = {k: wrap_sub.text(k) for k in ("command", "args", "argv") if k in wrap_sub.data}
         wrap_sub.used.update(wrap)
         wrap_sub.finish()
-        if not (set(wrap) in ({"command", "args"}, {"argv"})):
+        if set(wrap) not in ({"command", "args"}, {"argv"}):
             raise r.fail("windows_wrap", "give either command + args, or argv")
     r.finish()
     return Shape(entry=entry, windows_wrap=wrap)

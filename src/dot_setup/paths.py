@@ -22,6 +22,7 @@ from pathlib import Path
 from dot_setup.errors import UsageError
 
 OS_NAMES = ("linux", "macos", "windows")
+_PLATFORM_VARS = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "APPDATA", "LOCALAPPDATA")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+|env:[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -46,6 +47,10 @@ class Paths:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, project: Path | None = None) -> Paths:
         env = dict(os.environ if env is None else env)
+        if env.get("DOT_SETUP_HOME"):
+            # A sandbox home: platform folders derive from it, not from the real user's settings.
+            for var in _PLATFORM_VARS:
+                env.pop(var, None)
         os_name = env.get("DOT_SETUP_OS") or current_os()
         if os_name not in OS_NAMES:
             raise UsageError(
@@ -142,7 +147,7 @@ class Paths:
 
 
 def _platform_state_dir(os_name: str, home: Path, env: Mapping[str, str]) -> Path:
-    if os_name == current_os() and "DOT_SETUP_HOME" not in env and env == os.environ:
+    if os_name == current_os() and env == os.environ:
         import platformdirs  # only here: the common case of a real machine
 
         return Path(platformdirs.user_state_dir("dot-setup", appauthor=False))

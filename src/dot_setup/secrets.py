@@ -22,10 +22,14 @@ _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 
 def mask(token: str) -> str:
     """Show enough to recognise a token (its prefix and last 4), never enough to use it."""
-    if len(token) <= 12:
+    if len(token) < 20:
         return "*" * len(token)
-    head = token[: min(8, len(token) // 3)]
-    return f"{head}…{token[-4:]}"
+    # Keep a recognisable prefix such as dot_mcp_eu_ (it tells the kind and region), and never
+    # more than that: at least 16 characters stay hidden.
+    cut = token.rfind("_", 0, 12) + 1
+    if cut == 0 or len(token) - cut - 4 < 16:
+        cut = 4
+    return f"{token[:cut]}…{token[-4:]}"
 
 
 @dataclass

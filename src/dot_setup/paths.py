@@ -147,7 +147,7 @@ class Paths:
 
 
 def _platform_state_dir(os_name: str, home: Path, env: Mapping[str, str]) -> Path:
-    if os_name == current_os() and env == os.environ:
+    if os_name == current_os() and "DOT_SETUP_HOME" not in env and env == os.environ:
         import platformdirs  # only here: the common case of a real machine
 
         return Path(platformdirs.user_state_dir("dot-setup", appauthor=False))

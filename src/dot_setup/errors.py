@@ -46,10 +46,7 @@ class NeedsInputError(UsageError):
 
     def __init__(self, flag: str, what: str = "") -> None:
         what = what or flag
-        super().__init__(
-            f"{what} is required when not running interactively",
-            f"pass {flag}, or run dot-setup in a terminal",
-        )
+        super().__init__(f"{what} is required: pass {flag}", "see `dot-setup install --help`")
         self.flag = flag
 
 
@@ -67,7 +64,7 @@ class ConfigParseError(DotSetupError):
     def __init__(self, path: str, line: int, col: int, what: str) -> None:
         super().__init__(
             f"{path}:{line}:{col}: {what}",
-            "fix the file by hand (or run `dot-setup doctor`); `--force` replaces it after a backup",
+            "fix the file by hand; `--force` replaces it, after a backup",
         )
         self.path = path
         self.line = line

@@ -31,12 +31,12 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
-import selectors
-import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,12 +45,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SERVERS_DIR = REPO / "tests" / "servers"
 
 # ---- resolved once from the real environment, before any test fixture runs -------------------
 _REAL_HOME = os.environ.get("HOME") or str(Path.home())
 CLIENTS_DIR = Path(
-    os.environ.get("DOT_SETUP_CLIENTS_DIR") or Path(_REAL_HOME) / ".cache" / "dot-setup" / "test-clients"
+    os.environ.get("DOT_SETUP_CLIENTS_DIR")
+    or Path(_REAL_HOME) / ".cache" / "dot-setup" / "test-clients"
 ).expanduser()
 BIN_DIR = CLIENTS_DIR / "node_modules" / ".bin"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
@@ -94,19 +94,25 @@ CACHE_PROBLEM = cache_problem()
 
 
 def dot_setup_argv() -> list[str] | None:
-    """How to run the dot-setup CLI of this checkout: the venv's script, else `python -m`."""
+    """How to run the dot-setup CLI of this checkout: the venv's script, else `python -m`.
+
+    None when this interpreter does not import dot_setup from this checkout's src/ (not
+    installed, or an installed copy that would test other code than the one under review).
+    """
+    probe = subprocess.run(
+        [sys.executable, "-c", "import dot_setup.cli, dot_setup; print(dot_setup.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return None
+    if not Path(probe.stdout.strip()).resolve().is_relative_to(REPO / "src"):
+        return None
     script = Path(sys.executable).parent / "dot-setup"
     if script.exists():
         return [str(script)]
-    found = shutil.which("dot-setup")
-    if found:
-        return [found]
-    probe = subprocess.run(
-        [sys.executable, "-c", "import dot_setup.cli"], capture_output=True, text=True, check=False
-    )
-    if probe.returncode == 0:
-        return [sys.executable, "-m", "dot_setup"]
-    return None
+    return [sys.executable, "-m", "dot_setup"]
 
 
 # ---- running things ---------------------------------------------------------------------------
@@ -215,7 +221,14 @@ class Sandbox:
         input: str | None = None,
         timeout: float = 90,
     ) -> Result:
-        return run(argv, label=label, env=self.env(env), cwd=cwd or self.project, input=input, timeout=timeout)
+        return run(
+            argv,
+            label=label,
+            env=self.env(env),
+            cwd=cwd or self.project,
+            input=input,
+            timeout=timeout,
+        )
 
     def write_json(self, path: Path, data: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,9 +309,9 @@ class Status:
 # Claude Code ---------------------------------------------------------------------------------
 
 
-def claude_get(sb: Sandbox, name: str) -> Status:
+def claude_get(sb: Sandbox, name: str, *, env: Mapping[str, str] | None = None) -> Status:
     """`claude mcp get NAME`: rc 1 when the entry is missing or was skipped for a schema error."""
-    res = sb.run([client_bin("claude"), "mcp", "get", name], label="claude mcp get")
+    res = sb.run([client_bin("claude"), "mcp", "get", name], label="claude mcp get", env=env)
     text = strip_ansi(res.output)
     if res.rc != 0:
         state = "missing" if "No MCP server named" in text else "invalid"
@@ -317,17 +330,31 @@ def claude_get(sb: Sandbox, name: str) -> Status:
     else:
         state = "unknown"
     scope = re.search(r"^\s*Scope:\s*(.+)$", text, re.MULTILINE)
-    return Status(state, f"{status_text} | scope: {scope.group(1).strip() if scope else '?'}", raw=res)
+    return Status(
+        state, f"{status_text} | scope: {scope.group(1).strip() if scope else '?'}", raw=res
+    )
 
 
-def claude_list(sb: Sandbox) -> Result:
+def claude_list(sb: Sandbox, *, env: Mapping[str, str] | None = None) -> Result:
     """`claude mcp list`: always rc 0; config problems are printed under 'MCP config diagnostics'."""
-    return sb.run([client_bin("claude"), "mcp", "list"], label="claude mcp list")
+    return sb.run([client_bin("claude"), "mcp", "list"], label="claude mcp list", env=env)
 
 
-def claude_approve_project_servers(sb: Sandbox) -> None:
-    """What a user does in Claude Code to allow a project's .mcp.json servers."""
-    sb.write_json(sb.project / ".claude" / "settings.local.json", {"enableAllProjectMcpServers": True})
+def claude_approve_project_servers(sb: Sandbox, *names: str) -> None:
+    """Record what Claude Code records when the user trusts the project and approves its servers.
+
+    `~/.claude.json` `projects[<project>]` gets `hasTrustDialogAccepted` and
+    `enabledMcpjsonServers`. Tested: this approves .mcp.json servers in 2.1.197 and 2.1.330.
+    `<project>/.claude/settings.local.json` alone does not in 2.1.330 (it is read only in a
+    trusted project) and in 2.1.197 only inside a git repository.
+    """
+    path = sb.home / ".claude.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    project = data.setdefault("projects", {}).setdefault(str(sb.project), {})
+    project["hasTrustDialogAccepted"] = True
+    enabled = project.setdefault("enabledMcpjsonServers", [])
+    enabled.extend(n for n in names if n not in enabled)
+    sb.write_json(path, data)
 
 
 # Codex -----------------------------------------------------------------------------------------
@@ -379,11 +406,13 @@ def codex_status(
     """
     argv = [client_bin("codex"), "app-server", *CODEX_OFFLINE_ARGS]
     start = time.monotonic()
+    stderr_path = sb.root / f"codex-app-server-{time.time_ns()}.stderr"
+    stderr_file = stderr_path.open("w", encoding="utf-8")
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr_file,
         text=True,
         env=sb.env(env),
         cwd=str(sb.project),
@@ -391,9 +420,15 @@ def codex_status(
     )
     transcript: list[str] = []
     deadline = start + timeout
-    sel = selectors.DefaultSelector()
+    lines: queue.Queue[str | None] = queue.Queue()
     assert proc.stdout is not None and proc.stdin is not None
-    sel.register(proc.stdout, selectors.EVENT_READ)
+
+    def pump(stream: Any) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()
 
     def send(msg: dict[str, Any]) -> None:
         line = json.dumps(msg)
@@ -406,10 +441,11 @@ def codex_status(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no answer to request {req_id} in {timeout} s")
-            if not sel.select(remaining):
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
                 continue
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if not line:
+            if line is None:
                 raise EOFError("codex app-server closed its stdout")
             transcript.append(f"<< {line.strip()[:2000]}")
             with contextlib.suppress(json.JSONDecodeError):
@@ -419,29 +455,58 @@ def codex_status(
 
     status = Status("unknown")
     try:
-        send({"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "dot-setup-tests", "version": "0"}}})
+        send(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {"clientInfo": {"name": "dot-setup-tests", "version": "0"}},
+            }
+        )
         wait_for(1)
         send({"method": "initialized"})
-        send({"id": 2, "method": "thread/start", "params": {"cwd": str(sb.project), "ephemeral": True}})
+        send(
+            {
+                "id": 2,
+                "method": "thread/start",
+                "params": {"cwd": str(sb.project), "ephemeral": True},
+            }
+        )
         started = wait_for(2)
         if "error" in started:
             status = Status("invalid", json.dumps(started["error"]))
             return status
         thread_id = started["result"]["thread"]["id"]
-        send({"id": 3, "method": "mcpServerStatus/list", "params": {"detail": "full", "threadId": thread_id}})
-        listed = wait_for(3)
-        if "error" in listed:
-            status = Status("invalid", json.dumps(listed["error"]))
-            return status
-        servers = {s["name"]: s for s in listed["result"].get("data") or []}
-        if name not in servers:
-            status = Status("missing", f"servers: {sorted(servers)}")
-            return status
+        # The runtime status can still read "starting" (or null) for a moment after the handshake
+        # has already succeeded or failed: ask again until it settles.
+        req_id = 2
+        while True:
+            req_id += 1
+            send(
+                {
+                    "id": req_id,
+                    "method": "mcpServerStatus/list",
+                    "params": {"detail": "full", "threadId": thread_id},
+                }
+            )
+            listed = wait_for(req_id)
+            if "error" in listed:
+                status = Status("invalid", json.dumps(listed["error"]))
+                return status
+            servers = {s["name"]: s for s in listed["result"].get("data") or []}
+            if name not in servers:
+                status = Status("missing", f"servers: {sorted(servers)}")
+                return status
+            settled = servers[name].get("runtimeStatus") not in (None, "notStarted", "starting")
+            if settled or time.monotonic() + 0.2 > deadline:
+                break
+            time.sleep(0.1)
         srv = servers[name]
         runtime = srv.get("runtimeStatus") or "unknown"
-        state = {"connected": "connected", "authenticationRequired": "needs-auth", "failed": "failed"}.get(
-            runtime, runtime
-        )
+        state = {
+            "connected": "connected",
+            "authenticationRequired": "needs-auth",
+            "failed": "failed",
+        }.get(runtime, runtime)
         status = Status(
             state,
             f"runtime={runtime} auth={srv.get('authStatus')} toolsError={srv.get('toolsError')}",
@@ -450,14 +515,20 @@ def codex_status(
         )
         if call is not None and state == "connected":
             tool, arguments = call
+            req_id += 1
             send(
                 {
-                    "id": 4,
+                    "id": req_id,
                     "method": "mcpServer/tool/call",
-                    "params": {"threadId": thread_id, "server": name, "tool": tool, "arguments": arguments},
+                    "params": {
+                        "threadId": thread_id,
+                        "server": name,
+                        "tool": tool,
+                        "arguments": arguments,
+                    },
                 }
             )
-            status.entry = {**srv, "call": wait_for(4)}
+            status.entry = {**srv, "call": wait_for(req_id)}
         return status
     except (TimeoutError, EOFError, OSError, KeyError) as exc:
         status = Status("unknown", f"{type(exc).__name__}: {exc}")
@@ -465,13 +536,12 @@ def codex_status(
     finally:
         with contextlib.suppress(OSError):
             proc.stdin.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
         _kill_group(proc)
         proc.wait()
-        stderr = proc.stderr.read() if proc.stderr else ""
+        stderr_file.close()
+        stderr = stderr_path.read_text(encoding="utf-8", errors="replace")[-5000:]
         seconds = time.monotonic() - start
         TIMINGS.append(("codex app-server status", seconds))
         status.raw = Result(argv, proc.returncode, "\n".join(transcript), stderr, seconds)
@@ -488,7 +558,9 @@ def gemini_trust_project(sb: Sandbox) -> None:
     sb.write_json(path, data)
 
 
-_GEMINI_LINE = re.compile(r"^\s*\S+\s+(?P<name>[^\s:]+): (?P<url>.*?) - (?P<status>[A-Za-z ]+?)\s*$")
+_GEMINI_LINE = re.compile(
+    r"^\s*\S+\s+(?P<name>[^\s:]+): (?P<url>.*?) - (?P<status>[A-Za-z ]+?)\s*$"
+)
 
 
 def gemini_status(sb: Sandbox, name: str, *, env: Mapping[str, str] | None = None) -> Status:
@@ -497,24 +569,34 @@ def gemini_status(sb: Sandbox, name: str, *, env: Mapping[str, str] | None = Non
     text = strip_ansi(res.output)
     if res.rc != 0:
         return Status("invalid", text.strip()[-500:], raw=res)
-    diagnostics = [ln.strip() for ln in text.splitlines() if "Invalid configuration" in ln or "Error in" in ln]
+    diagnostics = [
+        ln.strip() for ln in text.splitlines() if "Invalid configuration" in ln or "Error in" in ln
+    ]
     for line in text.splitlines():
         m = _GEMINI_LINE.match(line)
         if m and m.group("name") == name:
             word = m.group("status").strip().lower()
-            state = {"connected": "connected", "disconnected": "failed", "disabled": "disabled"}.get(word, word)
+            state = {
+                "connected": "connected",
+                "disconnected": "failed",
+                "disabled": "disabled",
+            }.get(word, word)
             return Status(state, " | ".join([line.strip(), *diagnostics]), raw=res)
     return Status("missing", " | ".join(diagnostics), raw=res)
 
 
 # opencode --------------------------------------------------------------------------------------
 
-_OPENCODE_LINE = re.compile(r"^\S*\s+\S+\s+(?P<name>\S+)\s+(?P<status>connected|needs authentication|failed|disabled|needs client registration)\b(?P<rest>.*)$")
+_OPENCODE_LINE = re.compile(
+    r"^\S*\s+\S+\s+(?P<name>\S+)\s+(?P<status>connected|needs authentication|failed|disabled|needs client registration)\b(?P<rest>.*)$"
+)
 
 
 def opencode_status(sb: Sandbox, name: str, *, env: Mapping[str, str] | None = None) -> Status:
     """`opencode mcp list --pure`: rc 1 with the exact schema path when a config file is invalid."""
-    res = sb.run([client_bin("opencode"), "mcp", "list", "--pure"], label="opencode mcp list", env=env)
+    res = sb.run(
+        [client_bin("opencode"), "mcp", "list", "--pure"], label="opencode mcp list", env=env
+    )
     text = strip_ansi(res.output)
     if res.rc != 0:
         return Status("invalid", text.strip()[-800:], raw=res)
@@ -524,7 +606,9 @@ def opencode_status(sb: Sandbox, name: str, *, env: Mapping[str, str] | None = N
         if m and m.group("name") == name:
             word = m.group("status")
             state = {"connected": "connected", "needs authentication": "needs-auth"}.get(word, word)
-            follow = " ".join(ln.strip("│ ").strip() for ln in lines[i + 1 : i + 3] if ln.strip("│ ").strip())
+            follow = " ".join(
+                ln.strip("│ ").strip() for ln in lines[i + 1 : i + 3] if ln.strip("│ ").strip()
+            )
             return Status(state, f"{line.strip()} {follow}".strip(), raw=res)
     return Status("missing", "", raw=res)
 
@@ -578,18 +662,30 @@ def run_stdio_entry(
     res = run(
         [sys.executable, str(Path(__file__).resolve()), "stdio-probe", json.dumps(spec)],
         label="mcp-remote (stdio) tools/list",
-        env={**sb.env(), "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        env=sb.env(
+            {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else None
+        ),
         cwd=sb.root,
         timeout=timeout,
     )
-    server_err = Path(spec["errlog"]).read_text(encoding="utf-8", errors="replace") if Path(spec["errlog"]).exists() else ""
+    server_err = (
+        Path(spec["errlog"]).read_text(encoding="utf-8", errors="replace")
+        if Path(spec["errlog"]).exists()
+        else ""
+    )
     res.stderr += f"\n--- server (stdio entry) stderr, last 3000 chars ---\n{server_err[-3000:]}"
     report: dict[str, Any] = {}
     for line in res.stdout.splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             report = json.loads(line)
     if res.rc == 0 and report.get("ok"):
-        return Status("connected", report.get("server", ""), tools=report.get("tools", []), entry=report, raw=res)
+        return Status(
+            "connected",
+            report.get("server", ""),
+            tools=report.get("tools", []),
+            entry=report,
+            raw=res,
+        )
     return Status("failed", report.get("error", "") or f"rc={res.rc}", entry=report, raw=res)
 
 

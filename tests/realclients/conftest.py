@@ -21,8 +21,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
 
-import clients  # noqa: E402
-from bearer_server import BearerServer  # noqa: E402
+import clients
+from bearer_server import BearerServer
 
 
 def _unavailable(reason: str) -> None:
@@ -43,7 +43,9 @@ def client_cache() -> Path:
 def dot_setup_cli() -> list[str]:
     argv = clients.dot_setup_argv()
     if argv is None:
-        _unavailable("the dot-setup CLI is not installed in this venv: pip install -e .")
+        _unavailable(
+            f"{sys.executable} does not import dot_setup from this checkout: pip install -e ."
+        )
     assert argv is not None
     return argv
 
@@ -54,7 +56,9 @@ def good_token() -> str:
 
 
 @pytest.fixture(scope="session")
-def bearer_server(client_cache: Path, good_token: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BearerServer]:
+def bearer_server(
+    client_cache: Path, good_token: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BearerServer]:
     """One real MCP server for the whole suite, accepting only `good_token`."""
     with BearerServer(good_token, tmp_path_factory.mktemp("bearer-server")) as server:
         yield server

@@ -96,7 +96,9 @@ def build_app(token: str, log_path: Path | None = None) -> Any:
     http_app = mcp.streamable_http_app(stateless_http=True)
     sse_app = mcp.sse_app()
     seen = {getattr(r, "path", None) for r in http_app.routes}
-    routes = list(http_app.routes) + [r for r in sse_app.routes if getattr(r, "path", None) not in seen]
+    routes = list(http_app.routes) + [
+        r for r in sse_app.routes if getattr(r, "path", None) not in seen
+    ]
     app = Starlette(
         routes=routes,
         middleware=list(http_app.user_middleware),
@@ -297,7 +299,9 @@ class BearerServer:
         while time.monotonic() < deadline:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
             try:
-                conn.request("POST", parts.path, body="{}", headers={"Content-Type": "application/json"})
+                conn.request(
+                    "POST", parts.path, body="{}", headers={"Content-Type": "application/json"}
+                )
                 status = conn.getresponse().status
                 if status == 401:
                     return
@@ -308,7 +312,9 @@ class BearerServer:
                 conn.close()
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"bearer_server at {self.url} not ready: {last!r}; stderr: {self._stderr()}")
+        raise RuntimeError(
+            f"bearer_server at {self.url} not ready: {last!r}; stderr: {self._stderr()}"
+        )
 
     def _stderr(self) -> str:
         try:

@@ -431,3 +431,14 @@ def test_version_and_help() -> None:
     assert r.code == 0 and r.out.strip() == f"dot-setup {__version__}"
     r = run("--help")
     assert r.code == 0 and "Exit codes" in r.out and "install" in r.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("install", "--bogus"), ("install", "--scope", "nope"), ("nosuchcommand",), ("show",)],
+)
+def test_usage_errors_exit_2_without_a_crash_report(fake_home: Path, args: tuple[str, ...]) -> None:
+    r = run(*args)
+    assert r.code == 2, r.err
+    assert "internal error" not in r.err
+    assert not (fake_home / ".local" / "state" / "dot-setup" / "logs").exists()

@@ -72,21 +72,32 @@ def _crash(exc: BaseException) -> int:
     return int(ExitCode.INTERNAL)
 
 
-def run(argv: list[str] | None = None) -> int:
-    import click
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Click's usage errors, from the copy typer really uses (typer >= 0.2x vendors click)."""
+    import importlib
 
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return (importlib.import_module(module).ClickException,)
+        except ImportError:
+            continue
+    return ()
+
+
+def run(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
+    usage_errors = _usage_errors()
     try:
         result = command.main(args=argv, prog_name="dot-setup", standalone_mode=False)
     except DotSetupError as exc:
         return _report(exc)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         OUT.message("interrupted", "yellow")
         return int(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
+    except usage_errors as exc:
+        exc.show()  # type: ignore[attr-defined]
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
         OUT.message("interrupted: nothing more was changed", "yellow")

@@ -212,7 +212,16 @@ def _indent_of_line(text: str, pos: int) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _indent_unit(text: str) -> str:
+def _indent_unit(text: str, root: _Object) -> str:
+    """The file's indent step: a root member's indentation beyond the root's own line."""
+    base = _indent_of_line(text, root.start)
+    for member in root.members:
+        line = _line_start(text, member.key_start)
+        indent = _indent_of_line(text, member.key_start)
+        if line > root.start and text[line : member.key_start] == indent:
+            if indent.startswith(base) and len(indent) > len(base):
+                return indent[len(base) :]
+            break
     match = _INDENTED_LINE.search(text)
     return match.group(1) if match else "  "
 
@@ -247,11 +256,11 @@ def _comment_end(text: str, match: re.Match[str]) -> int:
 
 
 class _Editor:
-    def __init__(self, text: str, comments: bool) -> None:
+    def __init__(self, text: str, comments: bool, root: _Object) -> None:
         self.text = text
         self.comments = comments
         self.newline = newline_of(text)
-        self.unit = _indent_unit(text)
+        self.unit = _indent_unit(text, root)
 
     def multiline(self, node: _Object) -> bool:
         first = node.members[0].key_start if node.members else node.end - 1
@@ -270,7 +279,8 @@ class _Editor:
             line = _line_start(text, close)
             if not text[line:close].strip():  # "}" on its own line, comments above it
                 return [(line, line, indent + member + nl)]
-            return [(close, close, " " + member + " ")]
+            compact = f"{key_json}: {_render(value, '', self.unit, nl, False)}"
+            return [(close, close, " " + compact + " ")]
         last = node.members[-1]
         # A file that ends its last member with a comma gets ours with one too, so the style is
         # kept and `remove` can undo the insertion exactly.
@@ -315,13 +325,27 @@ class _Editor:
                 start = _comment_end(
                     text, comment
                 )  # keep comment lines (commented-out servers) above it
+            # If a // comment now ends the kept text, what follows must start on a new line.
+            keep_break = text.find("//", prev.comma, start) >= 0 and text[end : end + 1] not in "\r\n"
+            filler = self.newline if keep_break else ""
             if member.comma >= 0:
-                return [(start, end, "")]
-            return [(start, member.value_end, ""), (prev.comma, prev.comma + 1, "")]
+                return [(start, end, filler)]
+            return [(start, member.value_end, filler), (prev.comma, prev.comma + 1, "")]
         inner_start, close = node.start + 1, node.end - 1
         rest = text[inner_start : member.key_start] + text[end:close]
         if not rest.strip():
             return [(inner_start, close, "")]
+        line = _line_start(text, member.key_start)
+        line_end = text.find("\n", end)
+        if (
+            line > inner_start
+            and not text[line : member.key_start].strip()
+            and line_end >= 0
+            and not text[end:line_end].strip()
+        ):
+            return [(line, line_end + 1, "")]  # the member had its own lines: take them whole
+        if text[member.key_start - 1] == " " and text[end : end + 1] == " ":
+            return [(member.key_start - 1, end + 1, "")]  # the spaces insert() put around it
         return [(member.key_start, end, "")]
 
 
@@ -356,12 +380,18 @@ class JsonFormat:
     ) -> str:
         _no_lists(list_key)
         root = self._parse(text, container)
-        if root is None:  # empty or whitespace-only: start a fresh document
-            text = ("\ufeff" if text.startswith("\ufeff") else "") + "{}" + newline_of(text)
+        if root is None:  # empty, whitespace or only comments: start the object after them
+            nl = newline_of(text)
+            bom = "\ufeff" if text.startswith("\ufeff") else ""
+            body = text[len(bom) :]
+            if body.strip():
+                text = bom + body + ("" if body.endswith("\n") else nl) + "{}" + nl
+            else:
+                text = bom + "{}" + nl
             root = self._parse(text, container)
             assert root is not None
         chain = _chain(root, container)
-        editor = _Editor(text, self.comments)
+        editor = _Editor(text, self.comments, root)
         depth = len(chain) - 1
         if depth == len(container):
             node = chain[-1]
@@ -387,7 +417,8 @@ class JsonFormat:
             indexes = [i for i, m in enumerate(node.members) if m.key == name]
             if not indexes:
                 return text
-            text = _apply(text, _Editor(text, self.comments).remove(node, indexes[-1]))
+            editor = _Editor(text, self.comments, root)
+            text = _apply(text, editor.remove(node, indexes[-1]))
 
 
 def _no_lists(list_key: str) -> None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dot_setup.formats.base import ParseFailure, ShapeFailure
+import re
+
+from tomlkit.items import Array, InlineTable
+
+from dot_setup.formats.base import ParseFailure, ShapeFailure, newline_of
 
 
 def _parse(text: str) -> Any:
@@ -18,7 +22,8 @@ def _parse(text: str) -> Any:
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
-        raise ParseFailure(exc.line, max(exc.col, 1), str(exc).split(" at line ")[0]) from None
+        # tomlkit counts columns from 0; ParseFailure (like every editor) from 1
+        raise ParseFailure(exc.line, exc.col + 1, str(exc).split(" at line ")[0]) from None
 
 
 def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool) -> Any:
@@ -35,7 +40,7 @@ def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool
             new = tomlkit.aot() if (last and list_key) else tomlkit.table(is_super_table=True)
             node.append(key, new)
         node = node[key]
-        expected = list if (last and list_key) else dict
+        expected: type = list if (last and list_key) else dict
         if not isinstance(node, expected):
             where = ".".join(container[: depth + 1])
             want = "an array of tables" if expected is list else "a table"
@@ -65,6 +70,13 @@ def _to_item(value: Any, top: bool) -> Any:
     return value
 
 
+def _same_newlines(original: str, out: str) -> str:
+    """tomlkit writes new lines with LF; a CRLF file keeps CRLF throughout."""
+    if newline_of(original) == "\r\n":
+        return re.sub(r"(?<!\r)\n", "\r\n", out)
+    return out
+
+
 def _plain(value: Any) -> Any:
     unwrap = getattr(value, "unwrap", None)
     return unwrap() if unwrap else value
@@ -88,16 +100,18 @@ class TomlFormat:
 
         doc = _parse(text)
         node = _container(doc, container, list_key, create=True)
+        # Inside an inline table or inline array only inline tables may go.
+        top = not isinstance(node, InlineTable | Array)
         if not list_key:
-            node[name] = _to_item(value, top=True)
-            return tomlkit.dumps(doc)
-        item = _to_item({list_key: name, **{k: v for k, v in value.items() if k != list_key}}, True)
+            node[name] = _to_item(value, top=top)
+            return _same_newlines(text, tomlkit.dumps(doc))
+        item = _to_item({list_key: name, **{k: v for k, v in value.items() if k != list_key}}, top)
         index = _index(node, list_key, name)
         if index is None:
             node.append(item)
         else:
             node[index] = item
-        return tomlkit.dumps(doc)
+        return _same_newlines(text, tomlkit.dumps(doc))
 
     def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
         import tomlkit
@@ -119,4 +133,4 @@ class TomlFormat:
         # tomlkit keeps the blank line it put before a table it appended; drop it with the table.
         if out.endswith("\n\n") and not text.endswith("\n\n"):
             out = out.rstrip("\n") + "\n"
-        return out
+        return _same_newlines(text, out)

@@ -1,17 +1,20 @@
 """YAML (Goose, Continue) through ruamel.yaml's round-trip mode, which keeps comments.
 
-ruamel re-emits the whole document, so the indentation settings must match the file's own or
-untouched lines would move. We try the usual layouts and keep the one that reproduces the file
-exactly; only if none does (unusual hand formatting) can lines outside our entry change, and the
-diff preview shows it before anything is written.
+ruamel re-emits the whole document, normalising what it does not keep (escapes in quoted
+scalars, CRLF, a BOM, odd indentation). So the edit is not taken from ruamel's output directly:
+we dump the document before and after the change, diff the two dumps, and apply only that diff's
+hunks to the user's original text. Lines outside our entry therefore stay byte for byte. Only if
+a hunk touches a line ruamel normalised (rare) is ruamel's whole output used instead.
 """
 
 from __future__ import annotations
 
+import difflib
 import io
+import re
 from typing import Any
 
-from dot_setup.formats.base import ParseFailure, ShapeFailure
+from dot_setup.formats.base import ParseFailure, ShapeFailure, newline_of
 
 _LAYOUTS = [(m, s, o) for m in (2, 4) for s in (2, 4) for o in (0, 2) if o < s or o == 0]
 
@@ -31,6 +34,41 @@ def _dump(yaml: Any, doc: Any) -> str:
     buf = io.StringIO()
     yaml.dump(doc, buf)
     return buf.getvalue()
+
+
+def _splice(original: str, before: str, after: str) -> str:
+    """Apply the before→after diff of two dumps to the original text (see module doc)."""
+    nl = newline_of(original)
+    bom = "\ufeff" if original.startswith("\ufeff") else ""
+    text = original[len(bom) :].replace("\r\n", "\n")
+    source, old, new = (x.splitlines(keepends=True) for x in (text, before, after))
+    where: dict[int, int] = {}  # line of `before` -> the same line in the original
+    for block in difflib.SequenceMatcher(None, old, source, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            where[block.a + k] = block.b + k
+    result = list(source)
+    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in reversed(ops):
+        if tag == "equal":
+            continue
+        if i1 < i2:
+            if any(i not in where for i in range(i1, i2)) or where[i2 - 1] - where[i1] != i2 - i1 - 1:
+                return _with_newlines(after, nl, bom)  # a hunk on a normalised line
+            start, stop = where[i1], where[i2 - 1] + 1
+        elif i1 in where:
+            start = stop = where[i1]
+        elif i1 - 1 in where:
+            start = stop = where[i1 - 1] + 1
+        elif i1 == 0:
+            start = stop = 0
+        else:
+            return _with_newlines(after, nl, bom)
+        result[start:stop] = new[j1:j2]
+    return _with_newlines("".join(result), nl, bom)
+
+
+def _with_newlines(text: str, nl: str, bom: str) -> str:
+    return bom + (re.sub(r"(?<!\r)\n", "\r\n", text) if nl == "\r\n" else text)
 
 
 def _load(text: str) -> tuple[Any, tuple[int, int, int]]:
@@ -101,6 +139,7 @@ class YamlFormat:
         doc, layout = _load(text)
         if doc is None:
             doc = CommentedMap()
+        before = _dump(_yaml(layout), doc) if doc else ""
         node = _container(doc, container, list_key, create=True)
         if list_key:
             item = {list_key: name, **{k: v for k, v in value.items() if k != list_key}}
@@ -114,7 +153,7 @@ class YamlFormat:
                 node[index] = item
         else:
             node[name] = value
-        return _dump(_yaml(layout), doc)
+        return _splice(text, before, _dump(_yaml(layout), doc))
 
     def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
         doc, layout = _load(text)
@@ -123,6 +162,7 @@ class YamlFormat:
         node = _container(doc, container, list_key, create=False)
         if node is None:
             return text
+        before = _dump(_yaml(layout), doc)
         if list_key:
             keep = [e for e in node if not (isinstance(e, dict) and e.get(list_key) == name)]
             if len(keep) == len(node):
@@ -132,4 +172,4 @@ class YamlFormat:
             del node[name]
         else:
             return text
-        return _dump(_yaml(layout), doc)
+        return _splice(text, before, _dump(_yaml(layout), doc))

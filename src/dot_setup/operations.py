@@ -150,6 +150,7 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
                 transform,
                 holds_secret=change.holds_secret,
                 on_before_replace=backup,
+                planned=(change.before, change.after),
             )
             if outcome.changed:
                 done.append((change, outcome.before))

@@ -40,10 +40,15 @@ class Change:
     shape: str = ""
     force: bool = False
     before: str | None = None
-    after: str = ""
+    before_bytes: bytes | None = None
+    after_bytes: bytes = b""
     status: str = ""  # create, update, unchanged, remove, absent
     backup: Backup | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def after(self) -> str:
+        return self.after_bytes.decode("utf-8")
 
     @property
     def changed(self) -> bool:
@@ -95,6 +100,24 @@ def _edit(change: Change, text: str | None) -> str:
         ) from None
 
 
+def _edit_bytes(change: Change, data: bytes | None, text: str | None) -> bytes:
+    """Like _edit, but splices a JSON file's bytes directly (see jsonc.splice_bytes)."""
+    fmt = get_format(change.target.format)
+    if change.entry is not None and data is not None and text is not None:
+        from dot_setup.formats.jsonc import JsonFormat, splice_bytes
+
+        if isinstance(fmt, JsonFormat):
+            t = change.target
+            try:
+                base, edits = fmt.set_entry_edits(text, t.container, t.list_key, change.name, change.entry)
+            except (ParseFailure, ShapeFailure):
+                pass  # _edit below reports it (or replaces the file under --force)
+            else:
+                if base is text:
+                    return splice_bytes(data, text, edits)
+    return _edit(change, text).encode("utf-8")
+
+
 def current_entry(target: Target, path: Path) -> Any:
     """The entry dict for every name in the file (MISSING if the file does not exist)."""
     text = decode(path, read_bytes(resolve(path)))
@@ -110,20 +133,22 @@ def current_entry(target: Target, path: Path) -> Any:
 
 def plan(changes: list[Change]) -> list[Change]:
     """Compute before/after for every change; files named twice see the earlier edits."""
-    planned_text: dict[Path, str | None] = {}
+    planned: dict[Path, bytes | None] = {}
     for change in changes:
         real = resolve(change.path)
-        if real not in planned_text:
-            planned_text[real] = decode(change.path, read_bytes(real))
-        change.before = planned_text[real]
-        change.after = _edit(change, change.before)
-        if change.after == (change.before if change.before is not None else None):
+        if real not in planned:
+            planned[real] = read_bytes(real)
+        change.before_bytes = planned[real]
+        change.before = decode(change.path, change.before_bytes)
+        change.after_bytes = _edit_bytes(change, change.before_bytes, change.before)
+        if change.after_bytes == change.before_bytes:
             change.status = "unchanged" if change.entry is not None else "absent"
         elif change.entry is None:
             change.status = "remove"
         else:
             change.status = "create" if change.before is None else "update"
-        planned_text[real] = change.after if change.changed else change.before
+        if change.changed:
+            planned[real] = change.after_bytes
     return changes
 
 
@@ -144,13 +169,17 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
             def transform(text: str | None, change: Change = change) -> str:
                 return _edit(change, text)
 
+            def transform_bytes(data: bytes | None, text: str | None, c: Change = change) -> bytes:
+                return _edit_bytes(c, data, text)
+
             outcome = update_file(
                 paths,
                 change.path,
                 transform,
                 holds_secret=change.holds_secret,
                 on_before_replace=backup,
-                planned=(change.before, change.after),
+                planned=(change.before_bytes, change.after_bytes),
+                transform_bytes=transform_bytes,
             )
             if outcome.changed:
                 done.append((change, outcome.before))

@@ -40,11 +40,20 @@ class Output:
             setattr(self, attr, console)
         return getattr(self, attr)
 
+    def _print(self, stderr: bool, text: str, style: str) -> None:
+        stream = sys.stderr if stderr else sys.stdout
+        if style and _styled(stream):
+            self._console(stderr).print(REDACT(text), style=style, markup=False)
+        else:
+            # Plain text needs no rich (~40 ms of imports) in pipes, CI logs and scripts.
+            stream.write(REDACT(text) + "\n")
+            stream.flush()
+
     def message(self, text: str, style: str = "") -> None:
         """Progress, warnings and hints: stderr, never mixed into --json."""
         if self.quiet and style not in ("red", "yellow"):
             return
-        self._console(stderr=True).print(REDACT(text), style=style or None, markup=False)
+        self._print(True, text, style)
 
     def warn(self, text: str) -> None:
         self.message(f"warning: {text}", "yellow")
@@ -53,7 +62,7 @@ class Output:
         """Human results: stdout (suppressed under --json, whose envelope is the result)."""
         if self.json_mode:
             return
-        self._console(stderr=False).print(REDACT(text), style=style or None, markup=False)
+        self._print(False, text, style)
 
     def rich(self, renderable: Any) -> None:
         if not self.json_mode:
@@ -73,6 +82,13 @@ class Output:
         }
         sys.stdout.write(REDACT(json.dumps(body, indent=2, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
+
+
+def _styled(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 OUT = Output()

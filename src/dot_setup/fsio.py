@@ -18,6 +18,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,19 +64,39 @@ def resolve(path: Path) -> Path:
 
 @contextlib.contextmanager
 def file_lock(paths: Paths, real: Path) -> Iterator[None]:
-    from filelock import FileLock, Timeout
-
+    """One lock file per target, in our state dir (never beside the user's file)."""
     paths.locks_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     digest = hashlib.sha256(str(real).encode()).hexdigest()[:20]
-    lock = FileLock(str(paths.locks_dir / f"{digest}.lock"), timeout=LOCK_TIMEOUT_S)
+    lock_path = paths.locks_dir / f"{digest}.lock"
+    timeout = WriteError(
+        f"{real}: another dot-setup run has held its lock for {LOCK_TIMEOUT_S:.0f} s",
+        "wait for it to finish, then try again",
+    )
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        from filelock import FileLock, Timeout
+
+        try:
+            with FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S):
+                yield
+        except Timeout:
+            raise timeout from None
+        return
+    import fcntl  # POSIX: flock is released by the kernel if we are killed
+
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with lock:
-            yield
-    except Timeout:
-        raise WriteError(
-            f"{real}: another dot-setup run has held its lock for {LOCK_TIMEOUT_S:.0f} s",
-            "wait for it to finish, then try again",
-        ) from None
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise timeout from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -109,7 +109,9 @@ def _edit_bytes(change: Change, data: bytes | None, text: str | None) -> bytes:
         if isinstance(fmt, JsonFormat):
             t = change.target
             try:
-                base, edits = fmt.set_entry_edits(text, t.container, t.list_key, change.name, change.entry)
+                base, edits = fmt.set_entry_edits(
+                    text, t.container, t.list_key, change.name, change.entry
+                )
             except (ParseFailure, ShapeFailure):
                 pass  # _edit below reports it (or replaces the file under --force)
             else:

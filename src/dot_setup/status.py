@@ -72,7 +72,9 @@ def entry_status(
         if entry_matches(entries[name], entry, SENTINEL):
             row.update(status="configured", detail=f"{region}, {how}")
             return row
-    row.update(status="differs", detail="not what dot-setup would write; `dot-setup install` replaces it")
+    row.update(
+        status="differs", detail="not what dot-setup would write; `dot-setup install` replaces it"
+    )
     return row
 
 

@@ -326,7 +326,9 @@ class _Editor:
                     text, comment
                 )  # keep comment lines (commented-out servers) above it
             # If a // comment now ends the kept text, what follows must start on a new line.
-            keep_break = text.find("//", prev.comma, start) >= 0 and text[end : end + 1] not in "\r\n"
+            keep_break = (
+                text.find("//", prev.comma, start) >= 0 and text[end : end + 1] not in "\r\n"
+            )
             filler = self.newline if keep_break else ""
             if member.comma >= 0:
                 return [(start, end, filler)]

@@ -52,7 +52,10 @@ def _splice(original: str, before: str, after: str) -> str:
         if tag == "equal":
             continue
         if i1 < i2:
-            if any(i not in where for i in range(i1, i2)) or where[i2 - 1] - where[i1] != i2 - i1 - 1:
+            if (
+                any(i not in where for i in range(i1, i2))
+                or where[i2 - 1] - where[i1] != i2 - i1 - 1
+            ):
                 return _with_newlines(after, nl, bom)  # a hunk on a normalised line
             start, stop = where[i1], where[i2 - 1] + 1
         elif i1 in where:

@@ -6,9 +6,8 @@ The entry becomes a table (`[mcp_servers.dot]`) whose nested maps are inline tab
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from tomlkit.items import Array, InlineTable
 

@@ -69,6 +69,10 @@ def _to_item(value: Any, top: bool) -> Any:
     return value
 
 
+def _ends_blank(text: str) -> bool:
+    return text.endswith(("\n\n", "\n\r\n"))
+
+
 def _same_newlines(original: str, out: str) -> str:
     """tomlkit writes new lines with LF; a CRLF file keeps CRLF throughout."""
     if newline_of(original) == "\r\n":
@@ -130,6 +134,6 @@ class TomlFormat:
             return text
         out: str = tomlkit.dumps(doc)
         # tomlkit keeps the blank line it put before a table it appended; drop it with the table.
-        if out.endswith("\n\n") and not text.endswith("\n\n"):
-            out = out.rstrip("\n") + "\n"
+        if _ends_blank(out) and not _ends_blank(text):
+            out = out.rstrip("\r\n") + newline_of(text)
         return _same_newlines(text, out)

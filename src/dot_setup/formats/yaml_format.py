@@ -142,6 +142,8 @@ class YamlFormat:
         doc, layout = _load(text)
         if doc is None:
             doc = CommentedMap()
+            if not text.strip():  # an empty or blank file: the document is just our entry
+                text = text[:1] if text.startswith("\ufeff") else ""
         before = _dump(_yaml(layout), doc) if doc else ""
         node = _container(doc, container, list_key, create=True)
         if list_key:

@@ -26,7 +26,11 @@ def test_write_outside_tmp_path_fails(tmp_path: Path) -> None:
 
 def test_dot_setup_home_sandboxes_everything(tmp_path: Path) -> None:
     sandbox = tmp_path / "sandbox"
-    env = {"HOME": "/real/home", "XDG_CONFIG_HOME": "/real/home/.config", "DOT_SETUP_HOME": str(sandbox)}
+    env = {
+        "HOME": "/real/home",
+        "XDG_CONFIG_HOME": "/real/home/.config",
+        "DOT_SETUP_HOME": str(sandbox),
+    }
     paths = Paths.from_env(env)
     assert paths.home == sandbox
     assert paths.xdg_config == sandbox / ".config"

@@ -57,6 +57,26 @@ class Format(Protocol):
         """Text without `name`; unchanged text if it was not there."""
 
 
+def named_entries(node: Any, list_key: str, plain: Any) -> dict[str, Any]:
+    """Entries of a container: a mapping by key, or a list of maps named by `list_key`."""
+    if list_key:
+        return {str(i.get(list_key)): plain(i) for i in node if isinstance(i, dict)}
+    return {str(k): plain(v) for k, v in node.items()}
+
+
+def named_index(node: Any, list_key: str, name: str) -> int | None:
+    """Position of the entry named `name` in a list container, or None."""
+    return next(
+        (i for i, item in enumerate(node) if isinstance(item, dict) and item.get(list_key) == name),
+        None,
+    )
+
+
+def named_item(list_key: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """The entry as a list item: its name first, then the rest of the entry."""
+    return {list_key: name, **{k: v for k, v in value.items() if k != list_key}}
+
+
 def line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1

@@ -11,7 +11,14 @@ from typing import Any
 
 from tomlkit.items import Array, InlineTable
 
-from dot_setup.formats.base import ParseFailure, ShapeFailure, newline_of
+from dot_setup.formats.base import (
+    ParseFailure,
+    ShapeFailure,
+    named_entries,
+    named_index,
+    named_item,
+    newline_of,
+)
 
 
 def _parse(text: str) -> Any:
@@ -45,13 +52,6 @@ def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool
             want = "an array of tables" if expected is list else "a table"
             raise ShapeFailure(f"{where} holds a {type(node).__name__}, expected {want}")
     return node
-
-
-def _index(node: Any, list_key: str, name: str) -> int | None:
-    return next(
-        (i for i, item in enumerate(node) if isinstance(item, dict) and item.get(list_key) == name),
-        None,
-    )
 
 
 def _to_item(value: Any, top: bool) -> Any:
@@ -90,11 +90,7 @@ class TomlFormat:
 
     def entries(self, text: str, container: tuple[str, ...], list_key: str = "") -> dict[str, Any]:
         node = _container(_parse(text), container, list_key, create=False)
-        if node is None:
-            return {}
-        if list_key:
-            return {str(i.get(list_key)): _plain(i) for i in node if isinstance(i, dict)}
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {} if node is None else named_entries(node, list_key, _plain)
 
     def set_entry(
         self, text: str, container: tuple[str, ...], list_key: str, name: str, value: Any
@@ -108,8 +104,8 @@ class TomlFormat:
         if not list_key:
             node[name] = _to_item(value, top=top)
             return _same_newlines(text, tomlkit.dumps(doc))
-        item = _to_item({list_key: name, **{k: v for k, v in value.items() if k != list_key}}, top)
-        index = _index(node, list_key, name)
+        item = _to_item(named_item(list_key, name, value), top)
+        index = named_index(node, list_key, name)
         if index is None:
             node.append(item)
         else:
@@ -124,7 +120,7 @@ class TomlFormat:
         if node is None:
             return text
         if list_key:
-            index = _index(node, list_key, name)
+            index = named_index(node, list_key, name)
             if index is None:
                 return text
             del node[index]

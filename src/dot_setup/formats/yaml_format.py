@@ -14,7 +14,14 @@ import io
 import re
 from typing import Any
 
-from dot_setup.formats.base import ParseFailure, ShapeFailure, newline_of
+from dot_setup.formats.base import (
+    ParseFailure,
+    ShapeFailure,
+    named_entries,
+    named_index,
+    named_item,
+    newline_of,
+)
 
 _LAYOUTS = [(m, s, o) for m in (2, 4) for s in (2, 4) for o in (0, 2) if o < s or o == 0]
 
@@ -128,11 +135,7 @@ class YamlFormat:
         if doc is None:
             return {}
         node = _container(doc, container, list_key, create=False)
-        if node is None:
-            return {}
-        if list_key:
-            return {str(i.get(list_key)): _plain(i) for i in node if isinstance(i, dict)}
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {} if node is None else named_entries(node, list_key, _plain)
 
     def set_entry(
         self, text: str, container: tuple[str, ...], list_key: str, name: str, value: Any
@@ -147,11 +150,8 @@ class YamlFormat:
         before = _dump(_yaml(layout), doc) if doc else ""
         node = _container(doc, container, list_key, create=True)
         if list_key:
-            item = {list_key: name, **{k: v for k, v in value.items() if k != list_key}}
-            index = next(
-                (i for i, e in enumerate(node) if isinstance(e, dict) and e.get(list_key) == name),
-                None,
-            )
+            item = named_item(list_key, name, value)
+            index = named_index(node, list_key, name)
             if index is None:
                 node.append(item)
             else:

@@ -95,6 +95,7 @@ def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.chdir(project)
     loader.load_clients.cache_clear()
     loader.load_services.cache_clear()
+    loader._one_client.cache_clear()
     TRIPWIRE.allowed = (str(tmp_path.resolve()), str(tmp_path))
     TRIPWIRE.active = True
     try:

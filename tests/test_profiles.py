@@ -153,6 +153,7 @@ def test_invalid_profiles_fail_loudly(
 ) -> None:
     monkeypatch.setenv("DOT_SETUP_PROFILES_DIR", str(_broken(tmp_path, name, text)))
     loader.load_clients.cache_clear()
+    loader._one_client.cache_clear()
     with pytest.raises(ProfileError) as info:
         load_clients()
     assert message in info.value.message

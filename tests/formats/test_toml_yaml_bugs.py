@@ -76,6 +76,19 @@ def test_yaml_escapes_outside_the_entry_are_kept() -> None:
     )
 
 
+def test_toml_crlf_set_then_remove_restores_bytes() -> None:
+    """Was: remove_entry left a blank CRLF line (the trailing-blank-line check looked for LF)."""
+    text = 'model = "m"\r\n'
+    out = TOML.set_entry(text, ("mcp_servers",), "", "dot", ENTRY)
+    assert TOML.remove_entry(out, ("mcp_servers",), "", "dot") == text
+
+
+def test_yaml_whitespace_only_file_is_idempotent() -> None:
+    """Was: the entry went above the file's blank lines, and the next set_entry dropped them."""
+    once = YAML.set_entry("  \n\n", ("extensions",), "", "dot", ENTRY)
+    assert YAML.set_entry(once, ("extensions",), "", "dot", ENTRY) == once
+
+
 # --- open -------------------------------------------------------------------------------------
 
 
@@ -115,12 +128,6 @@ def test_yaml_comment_after_the_container_stays_after_the_new_entry(
     assert out.index("dot") < out.index(comment)
 
 
-def test_toml_crlf_set_then_remove_restores_bytes() -> None:
-    text = 'model = "m"\r\n'
-    out = TOML.set_entry(text, ("mcp_servers",), "", "dot", ENTRY)
-    assert TOML.remove_entry(out, ("mcp_servers",), "", "dot") == text
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="YAML editor bug: when the line just above the insertion point is one ruamel "
@@ -131,8 +138,3 @@ def test_yaml_normalised_line_next_to_the_entry_keeps_the_rest() -> None:
     text = 'extensions:\n  a:  1\nb: "caf\\u00e9"\n'
     out = YAML.set_entry(text, ("extensions",), "", "dot", ENTRY)
     assert out.endswith('b: "caf\\u00e9"\n')
-
-
-def test_yaml_whitespace_only_file_is_idempotent() -> None:
-    once = YAML.set_entry("  \n\n", ("extensions",), "", "dot", ENTRY)
-    assert YAML.set_entry(once, ("extensions",), "", "dot", ENTRY) == once

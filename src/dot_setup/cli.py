@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from dot_setup import __version__
-from dot_setup.commands import install, list_cmd, profiles_cmd, remove, restore, show
+from dot_setup.commands import install, list_cmd, profiles_cmd, remove, restore, serve, show
 from dot_setup.console import OUT
 from dot_setup.errors import DotSetupError, ExitCode
 
@@ -29,7 +29,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (install, remove, list_cmd, show, restore, profiles_cmd):
+for module in (install, remove, list_cmd, show, restore, profiles_cmd, serve):
     app.add_typer(module.app)
 
 

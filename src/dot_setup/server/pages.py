@@ -1,0 +1,584 @@
+"""The browser pages: login, consent, device sign-in, Settings → Integrations, admin.
+
+The consent page follows the connect guide: it expires after 10 minutes ("Authorization session
+expired"), asks a signed-out visitor to "Sign in to continue" (Open Dot Login, then Continue),
+and shows the client, where the browser will be sent, and the permissions asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select, update
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dot_setup.server import accounts, clients, credentials
+from dot_setup.server import schema as s
+from dot_setup.server.accounts import User, WebSession
+from dot_setup.server.oauth_routes import complete_authorization
+from dot_setup.server.security import digest
+from dot_setup.server.state import ServerState
+from dot_setup.server.web import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    csrf_ok,
+    current_session,
+    error_page,
+    esc,
+    form,
+    login_csrf,
+    origin_ok,
+    page,
+    redirect,
+    safe_next,
+    set_cookie,
+    state_of,
+)
+
+EXPIRED_TITLE = "Authorization session expired"
+EXPIRED_TEXT = (
+    "The consent page expires after 10 minutes. Restart the connection from your AI client."
+)
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def _sign_in_to_continue(state: ServerState, here: str) -> Response:
+    body = (
+        "<p>You need to be signed into Dot first.</p>"
+        f"<p><a class=button href='/login?next={esc(quote(here, safe=''))}' target=_blank>Open Dot Login</a></p>"
+        "<p class=muted>Sign in (password or SSO), then click Continue.</p>"
+        f"<form method=get action='{esc(here.split('?')[0])}'>"
+        + "".join(
+            f"<input type=hidden name='{esc(k)}' value='{esc(v)}'>" for k, v in _query_pairs(here)
+        )
+        + "<button>Continue</button></form>"
+    )
+    return page("Sign in to continue", body, 401, state.region)
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return parse_qsl(urlsplit(url).query)
+
+
+def _hidden(session: WebSession, **fields: str) -> str:
+    items = {"csrf": session.csrf, **fields}
+    return "".join(
+        f"<input type=hidden name='{esc(k)}' value='{esc(v)}'>" for k, v in items.items()
+    )
+
+
+async def _permissions(state: ServerState, user: User) -> str:
+    async with state.db.tx() as conn:
+        sources = await accounts.granted_sources(conn, user)
+    items = [
+        f"Use Dot's MCP tools as <b>{esc(user.email)}</b>, with your Dot permissions",
+        f"Read the data sources you can access: {esc(', '.join(sources) or 'none')}",
+        "Stay connected for up to a year (access tokens last 1 hour and refresh automatically)",
+    ]
+    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def _redirect_note(uri: str) -> str:
+    host, local = clients.redirect_label(uri)
+    known = clients.KNOWN_REDIRECT_HOSTS.get(host)
+    text = f"After you choose, your browser goes to <b>{esc(host)}</b>"
+    if known:
+        text += f" ({esc(known)})"
+    text += "."
+    if local:
+        text += " <span class=warn>That address is on this computer: approve only if you just started the sign-in from an app here.</span>"
+    elif not known:
+        text += (
+            " <span class=warn>Dot does not know this site: approve only if you trust it.</span>"
+        )
+    return f"<p>{text}</p>"
+
+
+# -- login -----------------------------------------------------------------------------------
+
+
+def _login_form(state: ServerState, nxt: str, csrf: str, message: str = "") -> str:
+    note = f"<p class=error>{esc(message)}</p>" if message else ""
+    return (
+        f"{note}<form method=post action='/login'>"
+        f"<input type=hidden name='csrf' value='{esc(csrf)}'><input type=hidden name='next' value='{esc(nxt)}'>"
+        "<p><label>E-mail<br><input name=email type=email autocomplete=username required></label></p>"
+        "<p><label>Password<br><input name=password type=password autocomplete=current-password required></label></p>"
+        "<button>Sign in</button></form>"
+    )
+
+
+async def login_page(request: Request) -> Response:
+    state = state_of(request)
+    nxt = safe_next(request.query_params.get("next"))
+    if await current_session(request):
+        return redirect(nxt)
+    csrf, fresh = login_csrf(request)
+    resp = page("Sign in to Dot", _login_form(state, nxt, csrf), region=state.region)
+    if fresh:
+        set_cookie(resp, request, LOGIN_CSRF_COOKIE, csrf, 3600)
+    return resp
+
+
+async def login_submit(request: Request) -> Response:
+    state = state_of(request)
+    data = await form(request)
+    nxt = safe_next(data.get("next"))
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not origin_ok(request) or not cookie or data.get("csrf") != cookie:
+        return error_page(
+            state, "Sign-in failed", "The sign-in form expired. Open the login page again.", 403
+        )
+    email = data.get("email", "").strip().lower()
+    limit = state.config.limits.login
+    ip = request.client.host if request.client else "?"
+    wait = state.limiter.hit(f"login-ip:{ip}", limit * 3) or state.limiter.hit(
+        f"login:{email}", limit
+    )
+    if wait:
+        resp = page(
+            "Too many attempts",
+            f"<p class=error>Too many sign-in attempts. Try again in {int(wait) + 1} s.</p>",
+            429,
+            state.region,
+        )
+        resp.headers["Retry-After"] = str(int(wait) + 1)
+        return resp
+    async with state.db.tx() as conn:
+        user = await accounts.authenticate(conn, email, data.get("password", ""))
+        if user is None:
+            return page(
+                "Sign in to Dot",
+                _login_form(state, nxt, cookie, "Wrong e-mail or password."),
+                401,
+                state.region,
+            )
+        sid, _ = await accounts.open_session(
+            conn, user, state.now(), state.config.lifetimes.web_session
+        )
+    resp = redirect(nxt)
+    set_cookie(resp, request, SESSION_COOKIE, sid, state.config.lifetimes.web_session)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return resp
+
+
+async def logout(request: Request) -> Response:
+    state = state_of(request)
+    session = await current_session(request)
+    data = await form(request)
+    if session and csrf_ok(session, data.get("csrf")) and origin_ok(request):
+        async with state.db.tx() as conn:
+            await accounts.close_session(conn, request.cookies[SESSION_COOKIE], state.now())
+    resp = redirect("/login")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+# -- consent ---------------------------------------------------------------------------------
+
+
+async def _pending(state: ServerState, rid: str) -> tuple[Any, Response | None]:
+    async with state.db.tx() as conn:
+        row = (
+            await conn.execute(
+                select(s.auth_requests).where(s.auth_requests.c.id_hash == digest(rid))
+            )
+        ).first()
+    if row is None:
+        return None, error_page(
+            state, "Unknown authorization request", "Restart the connection from your AI client."
+        )
+    if row.created_at + state.config.lifetimes.consent_page <= state.now():
+        return None, error_page(state, EXPIRED_TITLE, EXPIRED_TEXT)
+    if row.used_at is not None:
+        return None, error_page(
+            state,
+            "Authorization already completed",
+            "Restart the connection from your AI client if it did not connect.",
+        )
+    return row, None
+
+
+async def consent_page(request: Request) -> Response:
+    state = state_of(request)
+    rid = request.query_params.get("r", "")
+    row, problem = await _pending(state, rid)
+    if problem:
+        return problem
+    session = await current_session(request)
+    if session is None:
+        return _sign_in_to_continue(state, f"/consent?r={rid}")
+    client = await clients.get_client(state, row.client_id)
+    params = json.loads(row.params)
+    name = client.name if client else row.client_id
+    deny = f"<form method=post action='/consent'>{_hidden(session, r=rid)}<button name=action value=deny>Deny</button></form>"
+    if not session.user.mcp_access:
+        body = (
+            f"<p class=error>Your Dot account ({esc(session.user.email)}) does not have MCP access. "
+            "Ask a Dot admin to enable it.</p>" + deny
+        )
+        return page("No MCP access", body, 403, state.region)
+    body = (
+        f"<p><b>{esc(name)}</b> wants to connect to Dot.</p>"
+        + await _permissions(state, session.user)
+        + _redirect_note(params["redirect_uri"])
+        + f"<form method=post action='/consent'>{_hidden(session, r=rid)}"
+        "<button name=action value=allow>Allow</button><button name=action value=deny>Deny</button></form>"
+    )
+    return page("Allow access to Dot?", body, region=state.region)
+
+
+async def consent_submit(request: Request) -> Response:
+    state = state_of(request)
+    data = await form(request)
+    rid = data.get("r", "")
+    session = await current_session(request)
+    if session is None:
+        return _sign_in_to_continue(state, f"/consent?r={rid}")
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(
+            state,
+            "Request refused",
+            "The form did not come from this Dot page. Reload it and try again.",
+            403,
+        )
+    _row, problem = await _pending(state, rid)
+    if problem:
+        return problem
+    allow = data.get("action") == "allow" and session.user.mcp_access
+    return redirect(await complete_authorization(state, rid, session.user.id, allow))
+
+
+# -- device sign-in (RFC 8628) ----------------------------------------------------------------
+
+
+async def device_page(request: Request) -> Response:
+    state = state_of(request)
+    code = request.query_params.get("user_code", "").strip().upper()
+    here = f"/device?user_code={code}" if code else "/device"
+    session = await current_session(request)
+    if session is None:
+        return _sign_in_to_continue(state, here)
+    if not code:
+        body = (
+            "<form method=get action='/device'><p><label>Code shown in your terminal<br>"
+            "<input name=user_code autocomplete=off required></label></p><button>Continue</button></form>"
+        )
+        return page("Connect a device", body, region=state.region)
+    row = await _device_row(state, code)
+    if row is None:
+        return error_page(
+            state,
+            "Unknown or expired code",
+            "Check the code, or start the sign-in again in your terminal.",
+        )
+    client = await clients.get_client(state, row.client_id)
+    body = (
+        f"<p><b>{esc(client.name if client else row.client_id)}</b> in a terminal wants to connect to Dot. "
+        f"Check that it shows the code <code>{esc(code)}</code>.</p>"
+        + await _permissions(state, session.user)
+        + f"<form method=post action='/device'>{_hidden(session, user_code=code)}"
+        "<button name=action value=allow>Allow</button><button name=action value=deny>Deny</button></form>"
+    )
+    return page("Allow access to Dot?", body, region=state.region)
+
+
+async def _device_row(state: ServerState, code: str) -> Any:
+    async with state.db.tx() as conn:
+        row = (
+            await conn.execute(select(s.device_codes).where(s.device_codes.c.user_code == code))
+        ).first()
+    if row is None or row.status != "pending" or row.expires_at <= state.now():
+        return None
+    return row
+
+
+async def device_submit(request: Request) -> Response:
+    state = state_of(request)
+    data = await form(request)
+    code = data.get("user_code", "").strip().upper()
+    session = await current_session(request)
+    if session is None:
+        return _sign_in_to_continue(state, f"/device?user_code={code}")
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    row = await _device_row(state, code)
+    if row is None:
+        return error_page(
+            state, "Unknown or expired code", "Start the sign-in again in your terminal."
+        )
+    allow = data.get("action") == "allow" and session.user.mcp_access
+    now = state.now()
+    async with state.db.tx() as conn:
+        values: dict[str, Any] = {"status": "denied", "user_id": session.user.id}
+        if allow:
+            values["status"] = "approved"
+            values["grant_id"] = await credentials.create_grant(
+                conn,
+                session.user,
+                row.client_id,
+                row.scope,
+                row.resource,
+                now,
+                state.config.lifetimes.refresh_grant,
+            )
+        await conn.execute(
+            update(s.device_codes)
+            .where(s.device_codes.c.device_hash == row.device_hash)
+            .values(**values)
+        )
+    title, text = (
+        ("Device connected", "You can return to your terminal.")
+        if allow
+        else ("Access denied", "The terminal was not connected.")
+    )
+    return page(title, f"<p>{esc(text)}</p>", region=state.region)
+
+
+# -- Settings → Integrations -----------------------------------------------------------------
+
+
+async def _require(request: Request) -> WebSession | Response:
+    session = await current_session(request)
+    if session is None:
+        return redirect(f"/login?next={quote(request.url.path, safe='')}")
+    return session
+
+
+async def integrations(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require(request)
+    if not isinstance(session, WebSession):
+        return session
+    cfg = state.config
+    async with state.db.tx() as conn:
+        active = await credentials.active_mcp_tokens(conn, state.now(), session.user.id)
+    status = (
+        f"<p>Your MCP token: <code>{esc(active[0].display)}</code>, expires {_when(active[0].expires_at)}.</p>"
+        if active
+        else "<p>You have no MCP token.</p>"
+    )
+    admin = (
+        "<p><a href='/admin/tokens'>Admin: MCP tokens</a> · <a href='/admin/query-log'>Admin: query log</a></p>"
+        if session.user.is_admin
+        else ""
+    )
+    body = (
+        f"<p>Signed in as {esc(session.user.email)}.</p>"
+        "<h2>Your Dot MCP URL</h2>"
+        f"<p><code>{esc(cfg.mcp_url)}</code></p>"
+        f"<p class=muted>Legacy SSE clients: <code>{esc(cfg.sse_url)}</code>. "
+        f"ChatGPT and single-URL clients: <code>{esc(cfg.mcp_url)}?token=YOUR_MCP_TOKEN</code></p>"
+        "<h2>MCP token</h2>"
+        + status
+        + (
+            f"<form method=post action='/settings/integrations/mcp-token'>{_hidden(session)}"
+            "<p class=warn>One active token per user: generating a new token revokes the previous one.</p>"
+            "<button>Generate MCP Token</button></form>"
+            if session.user.mcp_access
+            else "<p class=error>Your account does not have MCP access.</p>"
+        )
+        + "<h2>Regular API tokens</h2><p class=muted>For Dot's REST API. They do not work for MCP.</p>"
+        f"<form method=post action='/settings/api-tokens'>{_hidden(session)}<button>Create API token</button></form>"
+        f"<h2>Account</h2><p><a href='/settings/password'>Change password</a> (signs out every session and revokes every token)</p>"
+        f"<form method=post action='/logout'>{_hidden(session)}<button>Sign out</button></form>"
+        + admin
+    )
+    return page("Settings · Integrations", body, region=state.region)
+
+
+def _shown_once(state: ServerState, title: str, token: str, extra: str = "") -> Response:
+    body = (
+        "<p class=warn>Copy it now: you won't see it again.</p>"
+        f"<span class=token>{esc(token)}</span>{extra}"
+        "<p><a href='/settings/integrations'>Back to Integrations</a></p>"
+    )
+    return page(title, body, 201, state.region)
+
+
+async def create_mcp_token_page(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require(request)
+    if not isinstance(session, WebSession):
+        return session
+    data = await form(request)
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    if not session.user.mcp_access:
+        return error_page(
+            state, "No MCP access", "Ask a Dot admin to enable MCP for your account.", 403
+        )
+    if wait := state.limiter.hit(f"pat:{session.user.id}", state.config.limits.mcp_token_create):
+        return error_page(state, "Too many tokens", f"Try again in {int(wait) + 1} s.", 429)
+    async with state.db.tx() as conn:
+        new = await credentials.issue_mcp_token(
+            conn,
+            session.user,
+            state.region,
+            state.config.resource,
+            state.now(),
+            state.config.lifetimes.mcp_token,
+        )
+    url = f"{state.config.mcp_url}?token={new.token}"
+    extra = (
+        "<p>Your previous MCP token was revoked.</p>" if new.replaced else ""
+    ) + f"<p>URL for ChatGPT and single-URL clients:</p><span class=token>{esc(url)}</span>"
+    return _shown_once(state, "Your new MCP token", new.token, extra)
+
+
+async def create_api_token_page(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require(request)
+    if not isinstance(session, WebSession):
+        return session
+    data = await form(request)
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    async with state.db.tx() as conn:
+        new = await credentials.issue_api_token(
+            conn,
+            session.user,
+            state.region,
+            state.config.resource,
+            state.now(),
+            state.config.lifetimes.mcp_token,
+        )
+    return _shown_once(
+        state, "Your new API token", new.token, "<p class=muted>This is not an MCP token.</p>"
+    )
+
+
+async def password_page(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require(request)
+    if not isinstance(session, WebSession):
+        return session
+    message = ""
+    if request.method == "POST":
+        data = await form(request)
+        if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+            return error_page(state, "Request refused", "Reload the page and try again.", 403)
+        new = data.get("new_password", "")
+        async with state.db.tx() as conn:
+            ok = await accounts.authenticate(
+                conn, session.user.email, data.get("current_password", "")
+            )
+            if ok and len(new) >= 8:
+                await accounts.change_password(conn, session.user, new, state.now())
+        if ok and len(new) >= 8:
+            resp = page(
+                "Password changed",
+                "<p>Every session and token was revoked. <a href='/login'>Sign in again</a>.</p>",
+                region=state.region,
+            )
+            resp.delete_cookie(SESSION_COOKIE, path="/")
+            return resp
+        message = "<p class=error>Wrong current password, or the new one is shorter than 8 characters.</p>"
+    body = (
+        f"{message}<form method=post action='/settings/password'>{_hidden(session)}"
+        "<p><label>Current password<br><input name=current_password type=password required></label></p>"
+        "<p><label>New password<br><input name=new_password type=password minlength=8 required></label></p>"
+        "<p class=warn>Changing your password signs out every session and revokes every MCP and OAuth token.</p>"
+        "<button>Change password</button></form>"
+    )
+    return page("Change password", body, region=state.region)
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+
+async def _require_admin(request: Request) -> WebSession | Response:
+    session = await _require(request)
+    if isinstance(session, WebSession) and not session.user.is_admin:
+        return error_page(state_of(request), "Admins only", "This page is for Dot admins.", 403)
+    return session
+
+
+async def admin_tokens(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require_admin(request)
+    if not isinstance(session, WebSession):
+        return session
+    async with state.db.tx() as conn:
+        active = await credentials.active_mcp_tokens(conn, state.now())
+    rows = "".join(
+        f"<tr><td>{esc(t.email)}</td><td><code>{esc(t.display)}</code></td><td>{_when(t.created_at)}</td>"
+        f"<td>{_when(t.expires_at)}</td><td><form method=post action='/admin/tokens/{esc(t.id)}/delete'>"
+        f"{_hidden(session)}<button>Delete</button></form></td></tr>"
+        for t in active
+    )
+    body = f"<table><tr><th>User</th><th>Token</th><th>Created</th><th>Expires</th><th></th></tr>{rows}</table>"
+    return page(
+        "MCP tokens", body if active else "<p>No active MCP tokens.</p>", region=state.region
+    )
+
+
+async def admin_delete_token(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require_admin(request)
+    if not isinstance(session, WebSession):
+        return session
+    data = await form(request)
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    async with state.db.tx() as conn:
+        await credentials.revoke_mcp_token(
+            conn, state.now(), token_id=request.path_params["token_id"]
+        )
+    return redirect("/admin/tokens")
+
+
+async def admin_query_log(request: Request) -> Response:
+    state = state_of(request)
+    session = await _require_admin(request)
+    if not isinstance(session, WebSession):
+        return session
+    from dot_setup.server.querylog import recent
+
+    async with state.db.tx() as conn:
+        entries = await recent(conn, 200)
+    rows = "".join(
+        f"<tr><td>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(e['ts']))}</td><td>{esc(e['email'])}</td>"
+        f"<td>{esc(e['client_id'])}</td><td>{esc(e['tool'])}</td><td><code>{esc(e['arguments'])}</code></td>"
+        f"<td>{'allowed' if e['allowed'] else 'denied'}</td><td>{e['rows']}</td><td>{e['duration_ms']:.1f} ms</td></tr>"
+        for e in entries
+    )
+    body = (
+        "<table><tr><th>Time (UTC)</th><th>User</th><th>Client</th><th>Tool</th><th>Arguments</th>"
+        f"<th>Result</th><th>Rows</th><th>Duration</th></tr>{rows}</table>"
+    )
+    return page("Query log", body, region=state.region)
+
+
+async def home(request: Request) -> Response:
+    return redirect("/settings/integrations", 302)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/consent", consent_page, methods=["GET"]),
+        Route("/consent", consent_submit, methods=["POST"]),
+        Route("/device", device_page, methods=["GET"]),
+        Route("/device", device_submit, methods=["POST"]),
+        Route("/settings/integrations", integrations, methods=["GET"]),
+        Route("/settings/integrations/mcp-token", create_mcp_token_page, methods=["POST"]),
+        Route("/settings/api-tokens", create_api_token_page, methods=["POST"]),
+        Route("/settings/password", password_page, methods=["GET", "POST"]),
+        Route("/admin/tokens", admin_tokens, methods=["GET"]),
+        Route("/admin/tokens/{token_id}/delete", admin_delete_token, methods=["POST"]),
+        Route("/admin/query-log", admin_query_log, methods=["GET"]),
+    ]

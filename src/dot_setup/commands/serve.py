@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,7 @@ from dot_setup.console import OUT
 app = typer.Typer()
 
 
-class ServeRegion(str, Enum):
+class ServeRegion(StrEnum):
     us = "us"
     eu = "eu"
     all = "all"

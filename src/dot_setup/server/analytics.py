@@ -69,10 +69,9 @@ def parse_period(text: str, today: dt.date) -> Period:
     if m := re.fullmatch(r"(\d{4})-q([1-4])", t):
         q = dt.date(int(m[1]), 3 * int(m[2]) - 2, 1)
         return Period(_qlabel(q), q, shift_quarters(q, 1))
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", t):
-        if 1 <= int(m[2]) <= 12:
-            first = dt.date(int(m[1]), int(m[2]), 1)
-            return Period(f"{first:%Y-%m}", first, _month(first, 1))
+    if (m := re.fullmatch(r"(\d{4})-(\d{2})", t)) and 1 <= int(m[2]) <= 12:
+        first = dt.date(int(m[1]), int(m[2]), 1)
+        return Period(f"{first:%Y-%m}", first, _month(first, 1))
     if re.fullmatch(r"\d{4}", t):
         y = int(t)
         return Period(t, dt.date(y, 1, 1), dt.date(y + 1, 1, 1))
@@ -210,7 +209,13 @@ async def describe_sources(conn: AsyncConnection, allowed: list[str]) -> list[di
 
 
 _OPS = {"eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"}
-_AGGS = {"count": func.count, "sum": func.sum, "avg": func.avg, "min": func.min, "max": func.max}
+_AGGS: dict[str, Any] = {
+    "count": func.count,
+    "sum": func.sum,
+    "avg": func.avg,
+    "min": func.min,
+    "max": func.max,
+}
 
 
 def _column(table: Any, name: str) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -232,8 +233,11 @@ class _Lifespan:
     async def startup(self) -> None:
         await self.state.db.create()
         today = dt.datetime.fromtimestamp(self.state.now(), dt.UTC).date()
-        async with self.state.db.tx() as conn:
-            self.seeded = await seed_if_empty(conn, today, self.passwords, self.state.now())
+        try:
+            async with self.state.db.tx() as conn:
+                self.seeded = await seed_if_empty(conn, today, self.passwords, self.state.now())
+        except IntegrityError:
+            self.seeded = False  # another process seeded the same database at the same moment
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

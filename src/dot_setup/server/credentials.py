@@ -280,10 +280,10 @@ async def issue_pair(
         grant_id=grant_id,
         scope=g.scope,
     )
-    access, _ = await _insert(conn, kind="access", ttl=life.access_token, **common)  # type: ignore[arg-type]
+    access, _ = await _insert(conn, kind="access", ttl=life.access_token, **common)
     # The refresh token lives as long as the sign-in (one year from consent), however often
     # it is rotated.
-    refresh, _ = await _insert(conn, kind="refresh", ttl=g.expires_at - now, **common)  # type: ignore[arg-type]
+    refresh, _ = await _insert(conn, kind="refresh", ttl=g.expires_at - now, **common)
     return TokenPair(access, refresh, life.access_token, g.scope)
 
 

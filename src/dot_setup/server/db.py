@@ -7,7 +7,7 @@ PostgreSQL needs nothing special. Both get the same tables from `schema.py`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import event, select
@@ -45,19 +45,19 @@ class Database:
             row = (
                 await conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == "schema"))
             ).first()
-            if row is None:
-                try:
+        if row is None:
+            # Its own transaction: on PostgreSQL a failed insert aborts the transaction it is in.
+            with suppress(IntegrityError):
+                async with self.tx() as conn:
                     await conn.execute(
                         schema.meta.insert().values(key="schema", value=str(schema.SCHEMA_VERSION))
                     )
-                except IntegrityError:
-                    pass
-            elif int(row[0]) > schema.SCHEMA_VERSION:
-                raise DotSetupError(
-                    f"the database {self.safe_url} has schema {row[0]}, newer than this "
-                    f"dot-setup ({schema.SCHEMA_VERSION})",
-                    "upgrade dot-setup, or point --db at another database",
-                )
+        elif int(row[0]) > schema.SCHEMA_VERSION:
+            raise DotSetupError(
+                f"the database {self.safe_url} has schema {row[0]}, newer than this "
+                f"dot-setup ({schema.SCHEMA_VERSION})",
+                "upgrade dot-setup, or point --db at another database",
+            )
 
     @property
     def safe_url(self) -> str:
@@ -84,11 +84,10 @@ def _engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError as exc:
+    import importlib.util
+
+    if importlib.util.find_spec("asyncpg") is None:
         raise DotSetupError(
-            "PostgreSQL support is not installed",
-            "pip install 'dot-setup[postgres]'",
-        ) from exc
+            "PostgreSQL support is not installed", "pip install 'dot-setup[postgres]'"
+        )
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

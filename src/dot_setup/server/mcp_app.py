@@ -29,7 +29,7 @@ INSTRUCTIONS = (
     "compare_periods for common sales questions and query for anything else."
 )
 READ_ONLY = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
 
@@ -47,56 +47,6 @@ def build_mcp(state: ServerState) -> MCPServer:
         log_level="WARNING",
     )
 
-    async def call(
-        tool: str,
-        args: dict[str, Any],
-        sources: tuple[str, ...],
-        body: Callable[[Any], Awaitable[dict[str, Any]]],
-    ) -> dict[str, Any]:
-        """Run one tool call for the authenticated user: check, run, count rows, log."""
-        token = get_access_token()
-        if token is None or token.subject is None:
-            raise ToolError("not authenticated")
-        started = time.perf_counter()
-        entry: dict[str, Any] = {
-            "ts": state.now(),
-            "user_id": token.subject,
-            "email": str(token.claims.get("email", "")),
-            "client_id": token.client_id,
-            "via": str(token.claims.get("via", "oauth")),
-            "tool": tool,
-            "arguments": args,
-            "allowed": False,
-            "rows": 0,
-            "error": None,
-        }
-        try:
-            async with state.db.tx() as conn:
-                user = await accounts.get_user(conn, token.subject)
-                if user is None or not user.mcp_access:
-                    raise Denied("this account does not have MCP access")
-                allowed = await accounts.granted_sources(conn, user)
-                missing = [x for x in sources if x not in allowed]
-                if missing:
-                    raise Denied(
-                        f"you don't have access to the data source {missing[0]!r}; ask a Dot admin for access"
-                    )
-                result = await body((conn, user, allowed))
-            entry["allowed"] = True
-            entry["rows"] = _rows(result)
-            return result
-        except Denied as exc:
-            entry["error"] = str(exc)
-            raise ToolError(f"Permission denied: {exc}") from exc
-        except analytics.QueryError as exc:
-            entry["allowed"] = True
-            entry["error"] = str(exc)
-            raise ToolError(str(exc)) from exc
-        finally:
-            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            async with state.db.tx() as conn:
-                await querylog.record(conn, **entry)
-
     def today() -> dt.date:
         return dt.datetime.fromtimestamp(state.now(), dt.UTC).date()
 
@@ -108,7 +58,7 @@ def build_mcp(state: ServerState) -> MCPServer:
             conn, user, allowed = ctx
             return {"user": user.email, "sources": await analytics.describe_sources(conn, allowed)}
 
-        return await call("list_data_sources", {}, (), run)
+        return await _call(state, "list_data_sources", {}, (), run)
 
     @mcp.tool(annotations=READ_ONLY)
     async def total_sales(period: str = "last_quarter") -> dict[str, Any]:
@@ -118,7 +68,7 @@ def build_mcp(state: ServerState) -> MCPServer:
         async def run(ctx: Any) -> dict[str, Any]:
             return await analytics.total_sales(ctx[0], period, today())
 
-        return await call("total_sales", {"period": period}, ("sales",), run)
+        return await _call(state, "total_sales", {"period": period}, ("sales",), run)
 
     @mcp.tool(annotations=READ_ONLY)
     async def top_customers(limit: int = 10, period: str | None = None) -> dict[str, Any]:
@@ -127,7 +77,9 @@ def build_mcp(state: ServerState) -> MCPServer:
         async def run(ctx: Any) -> dict[str, Any]:
             return await analytics.top_customers(ctx[0], limit, period, today())
 
-        return await call("top_customers", {"limit": limit, "period": period}, ("sales",), run)
+        return await _call(
+            state, "top_customers", {"limit": limit, "period": period}, ("sales",), run
+        )
 
     @mcp.tool(annotations=READ_ONLY)
     async def compare_periods(unit: str = "month") -> dict[str, Any]:
@@ -137,7 +89,7 @@ def build_mcp(state: ServerState) -> MCPServer:
         async def run(ctx: Any) -> dict[str, Any]:
             return await analytics.compare_periods(ctx[0], unit, today())
 
-        return await call("compare_periods", {"unit": unit}, ("sales",), run)
+        return await _call(state, "compare_periods", {"unit": unit}, ("sales",), run)
 
     @mcp.tool(annotations=READ_ONLY)
     async def query(
@@ -156,21 +108,87 @@ def build_mcp(state: ServerState) -> MCPServer:
         metrics: "count", "sum:COLUMN", "avg:COLUMN", "min:COLUMN", "max:COLUMN" (with group_by).
         Tables: customers, products, orders (sales); campaigns (marketing); expenses (finance).
         """
-        args = {k: v for k, v in locals().items() if v is not None and k != "run"}
-        source = s.TABLE_SOURCE.get(table)
-        if source is None:
-            raise ToolError(
-                f"unknown table {table!r}; call list_data_sources to see the tables you can query"
-            )
+        args = {
+            "table": table,
+            "columns": columns,
+            "filters": filters,
+            "group_by": group_by,
+            "metrics": metrics,
+            "order_by": order_by,
+            "descending": descending,
+            "limit": limit,
+        }
+        source = _source_of(table)
 
         async def run(ctx: Any) -> dict[str, Any]:
             return await analytics.run_query(
                 ctx[0], table, columns, filters, group_by, metrics, order_by, descending, limit
             )
 
-        return await call("query", args, (source,), run)
+        return await _call(state, "query", args, (source,), run)
 
     return mcp
+
+
+async def _call(
+    state: ServerState,
+    tool: str,
+    args: dict[str, Any],
+    sources: tuple[str, ...],
+    body: Callable[[Any], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Run one tool call for the authenticated user: check, run, count rows, log."""
+    token = get_access_token()
+    if token is None or token.subject is None:
+        raise ToolError("not authenticated")
+    started = time.perf_counter()
+    entry: dict[str, Any] = {
+        "ts": state.now(),
+        "user_id": token.subject,
+        "email": str((token.claims or {}).get("email", "")),
+        "client_id": token.client_id,
+        "via": str((token.claims or {}).get("via", "oauth")),
+        "tool": tool,
+        "arguments": args,
+        "allowed": False,
+        "rows": 0,
+        "error": None,
+    }
+    try:
+        async with state.db.tx() as conn:
+            user = await accounts.get_user(conn, token.subject)
+            if user is None or not user.mcp_access:
+                raise Denied("this account does not have MCP access")
+            allowed = await accounts.granted_sources(conn, user)
+            missing = [x for x in sources if x not in allowed]
+            if missing:
+                raise Denied(
+                    f"you don't have access to the data source {missing[0]!r}; ask a Dot admin for access"
+                )
+            result = await body((conn, user, allowed))
+        entry["allowed"] = True
+        entry["rows"] = _rows(result)
+        return result
+    except Denied as exc:
+        entry["error"] = str(exc)
+        raise ToolError(f"Permission denied: {exc}") from exc
+    except analytics.QueryError as exc:
+        entry["allowed"] = True
+        entry["error"] = str(exc)
+        raise ToolError(str(exc)) from exc
+    finally:
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        async with state.db.tx() as conn:
+            await querylog.record(conn, **entry)
+
+
+def _source_of(table: str) -> str:
+    source = s.TABLE_SOURCE.get(table)
+    if source is None:
+        raise ToolError(
+            f"unknown table {table!r}; call list_data_sources to see the tables you can query"
+        )
+    return source
 
 
 def _rows(result: dict[str, Any]) -> int:

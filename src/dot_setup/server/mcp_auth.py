@@ -35,9 +35,11 @@ def presented_token(scope: Scope) -> str | None:
         if name == b"authorization":
             text = value.decode("latin-1")
             if text[:7].lower() == "bearer ":
-                return text[7:].strip() or None
+                bearer: str = text[7:].strip()
+                return bearer or None
             return None
-    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+    query: bytes = scope.get("query_string", b"")
+    for key, value in parse_qsl(query.decode("latin-1")):
         if key == "token" and value:
             return value
     return None

@@ -166,10 +166,10 @@ async def login_submit(request: Request) -> Response:
         sid, _ = await accounts.open_session(
             conn, user, state.now(), state.config.lifetimes.web_session
         )
-    resp = redirect(nxt)
-    set_cookie(resp, request, SESSION_COOKIE, sid, state.config.lifetimes.web_session)
-    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
-    return resp
+    done = redirect(nxt)
+    set_cookie(done, request, SESSION_COOKIE, sid, state.config.lifetimes.web_session)
+    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return done
 
 
 async def logout(request: Request) -> Response:

@@ -106,7 +106,7 @@ class RateLimiter:
     """
 
     window: float
-    clock: Any
+    clock: Any  # a Clock; Any keeps this module free of server imports
     _hits: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,7 +118,7 @@ class RateLimiter:
             while q and q[0] <= now - self.window:
                 q.popleft()
             if len(q) >= limit:
-                return max(0.1, q[0] + self.window - now)
+                return float(max(0.1, q[0] + self.window - now))
             q.append(now)
             if len(self._hits) > 50_000:  # bound memory under a flood of distinct keys
                 self._hits = {k: v for k, v in self._hits.items() if v}

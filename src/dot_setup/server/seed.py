@@ -13,7 +13,6 @@ import random
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dot_setup.server import schema as s
@@ -61,10 +60,45 @@ PRODUCTS = (
     ("API quota boost", "Add-on", 75.0),
 )
 COMPANY_WORDS = (
-    "Acme Apex Blue Bright Cedar Delta Echo Falcon Granite Harbor Iris Juniper Keystone Lumen "
-    "Maple Nova Orbit Pine Quartz River Summit Tidal Umbra Vertex Willow Zenith"
-).split()
-COMPANY_KINDS = "Analytics Foods Logistics Health Labs Retail Energy Media Works Systems".split()
+    "Acme",
+    "Apex",
+    "Blue",
+    "Bright",
+    "Cedar",
+    "Delta",
+    "Echo",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Maple",
+    "Nova",
+    "Orbit",
+    "Pine",
+    "Quartz",
+    "River",
+    "Summit",
+    "Tidal",
+    "Umbra",
+    "Vertex",
+    "Willow",
+    "Zenith",
+)
+COMPANY_KINDS = (
+    "Analytics",
+    "Foods",
+    "Logistics",
+    "Health",
+    "Labs",
+    "Retail",
+    "Energy",
+    "Media",
+    "Works",
+    "Systems",
+)
 COUNTRIES = ("US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "AU", "JP", "BR")
 SEGMENTS = ("SMB", "SMB", "Mid-market", "Enterprise")
 
@@ -85,10 +119,7 @@ async def seed_if_empty(
     count = (await conn.execute(select(func.count()).select_from(s.users))).scalar_one()
     if count:
         return False
-    try:
-        await _seed(conn, today, passwords, now)
-    except IntegrityError:
-        return False  # another process seeded the same database first
+    await _seed(conn, today, passwords, now)  # a concurrent first start raises IntegrityError
     return True
 
 
@@ -115,7 +146,7 @@ async def _seed(
             await conn.execute(
                 s.source_grants.insert(), [{"user_id": u.id, "source_id": x} for x in u.sources]
             )
-    rnd = random.Random(20260728)
+    rnd = random.Random(20260728)  # noqa: S311 - demo data, reproducible on purpose
     await conn.execute(
         s.products.insert(),
         [
@@ -124,7 +155,7 @@ async def _seed(
         ],
     )
     start = shift_quarters(quarter_start(today), -5)
-    customers = []
+    customers: list[dict[str, object]] = []
     names: set[str] = set()
     while len(customers) < 120:
         name = f"{rnd.choice(COMPANY_WORDS)} {rnd.choice(COMPANY_KINDS)}"
@@ -143,7 +174,7 @@ async def _seed(
         )
     await conn.execute(s.customers.insert(), customers)
     weights = [rnd.lognormvariate(0, 0.9) for _ in customers]  # some big customers, many small
-    orders = []
+    orders: list[dict[str, object]] = []
     day = start
     while day <= today:
         growth = 1 + (day - start).days / 900  # the business grows a little every quarter
@@ -180,7 +211,7 @@ async def _seed(
             for i, ch in enumerate(channels * 6)
         ],
     )
-    expenses = []
+    expenses: list[dict[str, object]] = []
     month = start
     while month <= today:
         for cat in ("Payroll", "Cloud", "Office", "Travel", "Software"):

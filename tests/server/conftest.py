@@ -1,0 +1,24 @@
+"""Fixtures for the reference server tests: a live server per module, or a fresh one per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.live import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server shared by a test module. Tests must not move its clock or change passwords."""
+    with LiveServer(tmp_path_factory.mktemp("dot-server")) as live:
+        yield live
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of the test's own, for tests that move the clock or revoke everything."""
+    with LiveServer(tmp_path / "dot-server") as live:
+        yield live

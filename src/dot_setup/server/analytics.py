@@ -238,7 +238,7 @@ def _condition(col: Any, spec: Any) -> Any:
                 raise QueryError("'in' takes a list")
             parts.append(col.in_(value))
         elif op == "contains":
-            parts.append(col.contains(str(value), autoescape=True))
+            parts.append(col.icontains(str(value), autoescape=True))  # same on both databases
         else:
             parts.append(
                 {

@@ -104,7 +104,7 @@ def build_mcp(state: ServerState) -> MCPServer:
     ) -> dict[str, Any]:
         """Read rows or aggregates from one table of a data source you can access.
 
-        filters: {"column": value} or {"column": {"gte": x, "lt": y, "in": [...], "contains": "t"}}.
+        filters: {"column": value} or {"column": {"gte": x, "lt": y, "in": [...], "contains": "text"}} (contains ignores case).
         metrics: "count", "sum:COLUMN", "avg:COLUMN", "min:COLUMN", "max:COLUMN" (with group_by).
         Tables: customers, products, orders (sales); campaigns (marketing); expenses (finance).
         """

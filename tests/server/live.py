@@ -77,7 +77,9 @@ class LiveServer:
                 ready.set()
                 loop.close()
 
-        self._thread = threading.Thread(target=main, name=f"dot-serve-{self.config.region}", daemon=True)
+        self._thread = threading.Thread(
+            target=main, name=f"dot-serve-{self.config.region}", daemon=True
+        )
         self._thread.start()
         if not ready.wait(30) or self._error:
             raise RuntimeError(f"server did not start: {self._error!r}")
@@ -121,7 +123,9 @@ class LiveServer:
 
     def api(self, method: str, path: str, token: str, **kw: Any) -> httpx2.Response:
         with httpx2.Client(timeout=15) as http:
-            return http.request(method, self.origin + path, headers={"Authorization": f"Bearer {token}"}, **kw)
+            return http.request(
+                method, self.origin + path, headers={"Authorization": f"Bearer {token}"}, **kw
+            )
 
     def mcp_token(self, email: str = ANALYST) -> str:
         access = self.sign_in(email)["access_token"]

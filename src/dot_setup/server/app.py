@@ -147,19 +147,32 @@ class _BodyLimit:
             await _plain(send, 413, "Request body too large")
             return
         seen = 0
+        too_large = started = False
 
         async def counting() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    too_large = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            # Once the body is too large, what the app answers (Starlette's error middleware
+            # sends a 500 before re-raising) is dropped: the client gets the 413 below.
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counting, send)
+            await self.app(scope, counting, guarded)
         except _TooLarge:
+            pass
+        if too_large and not started:
             await _plain(send, 413, "Request body too large")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx2
-
 from tests.server.live import LiveServer
 
 

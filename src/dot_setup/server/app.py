@@ -8,6 +8,7 @@ else.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -168,10 +169,8 @@ class _BodyLimit:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):
             await self.app(scope, counting, guarded)
-        except _TooLarge:
-            pass
         if too_large and not started:
             await _plain(send, 413, "Request body too large")
 

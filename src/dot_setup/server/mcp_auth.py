@@ -126,6 +126,8 @@ class McpAuth:
         region = region_of(token)
         if found.reason == "unknown" and region and region != self.state.region:
             return f"this token is for the {region.upper()} region; use that region's Dot URL"
+        if found.reason == "expired" and found.kind == "access":
+            return "the OAuth access token expired (they last 1 hour); refresh it or sign in again"
         return {
             "unknown": "check that you copied the complete token and are using the right Dot URL",
             "replaced": "this MCP token was replaced by a newer one; use the new token",

@@ -280,7 +280,10 @@ async def _authenticate_client(
     except ClientError as exc:
         return oauth_error("invalid_client", exc.description, 401)
     if client is None or not client.check_secret(secret):
-        return oauth_error("invalid_client", "client authentication failed", 401)
+        # RFC 6749 §5.2: a client that tried HTTP Basic gets a Basic challenge with its 401.
+        basic = request.headers.get("authorization", "")[:6].lower() == "basic "
+        challenge = {"WWW-Authenticate": 'Basic realm="Dot"'} if basic else {}
+        return oauth_error("invalid_client", "client authentication failed", 401, **challenge)
     return client
 
 
@@ -347,11 +350,15 @@ async def _code_grant(state: ServerState, client: Client, form: dict[str, str]) 
             return oauth_error("invalid_grant", "PKCE verification failed")
         if "resource" in form and canonical_resource(state, form["resource"]) is None:
             return oauth_error("invalid_target", f"resource must be {state.config.resource}")
-        await conn.execute(
+        claimed = await conn.execute(
             update(s.auth_codes)
-            .where(s.auth_codes.c.code_hash == row.code_hash)
+            .where(s.auth_codes.c.code_hash == row.code_hash, s.auth_codes.c.used_at.is_(None))
             .values(used_at=now)
         )
+        if claimed.rowcount != 1:
+            # Redeemed by a concurrent request since the read above: a replay, as above.
+            await credentials.revoke_grant(conn, row.grant_id, now, "code_reuse")
+            return oauth_error("invalid_grant", "authorization code already used")
         pair = await credentials.issue_pair(
             conn, row.grant_id, state.region, now, state.config.lifetimes
         )
@@ -408,9 +415,13 @@ async def _device_grant(state: ServerState, client: Client, form: dict[str, str]
             if too_fast:
                 return oauth_error("slow_down", f"poll at most every {row.interval + 5} s")
             return oauth_error("authorization_pending", "waiting for the user to approve")
-        await conn.execute(
-            update(dc).where(dc.c.device_hash == row.device_hash).values(status="used")
+        claimed = await conn.execute(
+            update(dc)
+            .where(dc.c.device_hash == row.device_hash, dc.c.status == "approved")
+            .values(status="used")
         )
+        if claimed.rowcount != 1:  # a concurrent poll got the tokens
+            return oauth_error("invalid_grant", "device code already used")
         pair = await credentials.issue_pair(
             conn, row.grant_id, state.region, now, state.config.lifetimes
         )

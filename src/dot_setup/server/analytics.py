@@ -226,9 +226,19 @@ def _column(table: Any, name: str) -> Any:
     return table.c[name]
 
 
+def _scalar(value: Any) -> Any:
+    """A filter value must be one text, number, boolean or null (a list or object is refused)."""
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise QueryError(
+            "a filter value must be text, a number, true/false or null; "
+            'for several values use {"in": [...]}'
+        )
+    return value
+
+
 def _condition(col: Any, spec: Any) -> Any:
     if not isinstance(spec, dict):
-        return col == spec
+        return col == _scalar(spec)
     parts = []
     for op, value in spec.items():
         if op not in _OPS:
@@ -236,7 +246,7 @@ def _condition(col: Any, spec: Any) -> Any:
         if op == "in":
             if not isinstance(value, list):
                 raise QueryError("'in' takes a list")
-            parts.append(col.in_(value))
+            parts.append(col.in_([_scalar(v) for v in value]))
         elif op == "contains":
             parts.append(col.icontains(str(value), autoescape=True))  # same on both databases
         else:
@@ -248,7 +258,7 @@ def _condition(col: Any, spec: Any) -> Any:
                     "gte": col.__ge__,
                     "lt": col.__lt__,
                     "lte": col.__le__,
-                }[op](value)
+                }[op](_scalar(value))
             )
     return and_(*parts)
 

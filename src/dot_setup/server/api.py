@@ -116,7 +116,9 @@ async def mcp_token(request: Request) -> Response:
         )
     if request.method == "DELETE":
         async with state.db.tx() as conn:
-            n = await credentials.revoke_mcp_token(conn, now, user_id=info.user.id)
+            n = await credentials.revoke_mcp_token(
+                conn, now, user_id=info.user.id, reason="revoked"
+            )
         return JSONResponse({"revoked": n}, headers=NO_STORE)
     if not info.user.mcp_access:
         return api_error(

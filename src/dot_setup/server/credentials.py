@@ -220,15 +220,23 @@ async def active_mcp_tokens(
 
 
 async def revoke_mcp_token(
-    conn: AsyncConnection, now: float, *, user_id: str | None = None, token_id: str | None = None
+    conn: AsyncConnection,
+    now: float,
+    *,
+    user_id: str | None = None,
+    token_id: str | None = None,
+    reason: str = "deleted",
 ) -> int:
-    """Revoke the active MCP token of a user, or one by id; returns how many were revoked."""
+    """Revoke the active MCP token of a user, or one by id; returns how many were revoked.
+
+    `deleted` (the default) is an admin's deletion; a user revoking their own token says `revoked`.
+    """
     q = update(s.tokens).where(s.tokens.c.kind == "pat", s.tokens.c.revoked_at.is_(None))
     if user_id is not None:
         q = q.where(s.tokens.c.user_id == user_id)
     if token_id is not None:
         q = q.where(s.tokens.c.id == token_id)
-    result = await conn.execute(q.values(revoked_at=now, revoked_reason="deleted"))
+    result = await conn.execute(q.values(revoked_at=now, revoked_reason=reason))
     return int(result.rowcount)
 
 
@@ -314,11 +322,20 @@ async def rotate_refresh(
         return Rejection("unknown")
     if found.client_id != client_id:
         return Rejection("wrong_client", "refresh")
-    await conn.execute(
+    rotated = await conn.execute(
         update(s.tokens)
-        .where(s.tokens.c.token_hash == digest(refresh_token))
+        .where(
+            s.tokens.c.token_hash == digest(refresh_token),
+            s.tokens.c.rotated_at.is_(None),
+            s.tokens.c.revoked_at.is_(None),
+        )
         .values(rotated_at=now)
     )
+    if rotated.rowcount != 1:
+        # Rotated (or revoked) by a concurrent request since the lookup: the same token was
+        # presented twice, which is reuse.
+        await revoke_grant(conn, found.grant_id, now, "refresh_reuse")
+        return Rejection("reused", "refresh")
     return await issue_pair(conn, found.grant_id, region, now, life)
 
 

@@ -146,7 +146,13 @@ async def issue_mcp_token(
     conn: AsyncConnection, user: User, region: str, resource: str, now: float, ttl: float
 ) -> NewToken:
     """A new MCP token; the user's previous one, if any, is revoked in the same transaction."""
-    result = await conn.execute(
+    t = s.tokens
+    live = select(t.c.id).where(
+        t.c.user_id == user.id, t.c.kind == "pat", t.c.revoked_at.is_(None), t.c.expires_at > now
+    )
+    replaced = (await conn.execute(live)).first() is not None
+    # Expired tokens are marked too: the one-active-token index counts every unrevoked row.
+    await conn.execute(
         update(s.tokens)
         .where(
             s.tokens.c.user_id == user.id, s.tokens.c.kind == "pat", s.tokens.c.revoked_at.is_(None)
@@ -163,7 +169,7 @@ async def issue_mcp_token(
         now=now,
         ttl=ttl,
     )
-    return NewToken(token, token_id, display(token), now + ttl, bool(result.rowcount))
+    return NewToken(token, token_id, display(token), now + ttl, replaced)
 
 
 async def issue_api_token(

@@ -91,6 +91,13 @@ def build_mcp(state: ServerState) -> MCPServer:
 
         return await _call(state, "compare_periods", {"unit": unit}, ("sales",), run)
 
+    _add_query_tool(mcp, state)
+    return mcp
+
+
+def _add_query_tool(mcp: MCPServer, state: ServerState) -> None:
+    """The structured read-only query: one table, filters, grouping, aggregates."""
+
     @mcp.tool(annotations=READ_ONLY)
     async def query(
         table: str,
@@ -118,16 +125,18 @@ def build_mcp(state: ServerState) -> MCPServer:
             "descending": descending,
             "limit": limit,
         }
-        source = _source_of(table)
+        source = s.TABLE_SOURCE.get(table)
 
         async def run(ctx: Any) -> dict[str, Any]:
+            if source is None:  # checked here so that the call is logged like any other
+                raise analytics.QueryError(
+                    f"unknown table {table!r}; call list_data_sources to see the tables you can query"
+                )
             return await analytics.run_query(
                 ctx[0], table, columns, filters, group_by, metrics, order_by, descending, limit
             )
 
-        return await _call(state, "query", args, (source,), run)
-
-    return mcp
+        return await _call(state, "query", args, (source,) if source else (), run)
 
 
 async def _call(
@@ -176,19 +185,13 @@ async def _call(
         entry["allowed"] = True
         entry["error"] = str(exc)
         raise ToolError(str(exc)) from exc
+    except Exception as exc:
+        entry["error"] = f"internal error: {type(exc).__name__}"
+        raise
     finally:
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         async with state.db.tx() as conn:
             await querylog.record(conn, **entry)
-
-
-def _source_of(table: str) -> str:
-    source = s.TABLE_SOURCE.get(table)
-    if source is None:
-        raise ToolError(
-            f"unknown table {table!r}; call list_data_sources to see the tables you can query"
-        )
-    return source
 
 
 def _rows(result: dict[str, Any]) -> int:

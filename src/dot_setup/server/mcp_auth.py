@@ -75,6 +75,10 @@ class McpAuth:
                 send, 403, "insufficient_scope", NO_MCP_ACCESS, hint=self._scope_hint(found)
             )
             return
+        if found.kind == "refresh":
+            hint = "this is an OAuth refresh token: exchange it at the token endpoint"
+            await self._deny(send, 401, "invalid_token", INVALID, hint=hint)
+            return
         if found.kind not in MCP_KINDS or found.resource != self.state.config.resource:
             await self._deny(
                 send,

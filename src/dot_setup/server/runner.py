@@ -31,6 +31,13 @@ from dot_setup.server.seed import DEMO_USERS
 PASSWORD_ENV = "DOT_SERVE_DEMO_PASSWORD"
 
 
+def _no_uvicorn_access_log(record: logging.LogRecord) -> bool:
+    """uvicorn logs full URLs, `?token=` values included, whenever its access logger has a
+    handler (`access_log=False` only removes the default one); the app's own access log
+    (`app._AccessLog`) replaces it, so its records are dropped."""
+    return False
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: one handler stops every region."""
 
@@ -121,6 +128,7 @@ def prepare(
                     server_header=False,
                 )
             )
+            logging.getLogger("uvicorn.access").addFilter(_no_uvicorn_access_log)
             running.append(Running(cfg, dot, uv, sock))
     except BaseException:
         for r in running:

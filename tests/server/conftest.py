@@ -21,3 +21,12 @@ def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server of the test's own, for tests that move the clock or revoke everything."""
     with LiveServer(tmp_path / "dot-server") as live:
         yield live
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here runs a real server: part of the `server` and `slow` suites."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.server)
+            item.add_marker(pytest.mark.slow)

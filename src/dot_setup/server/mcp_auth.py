@@ -10,16 +10,17 @@ such a URL is never logged (see `app.AccessLog`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dot_setup.server import credentials
-from dot_setup.server.config import MCP_SCOPE
+from dot_setup.server.config import MCP_SCOPE, MESSAGES_PATH, SSE_PATH
 from dot_setup.server.credentials import Rejection, TokenInfo
 from dot_setup.server.security import region_of
 from dot_setup.server.seed import DEMO_USERS
@@ -28,6 +29,18 @@ from dot_setup.server.state import ServerState
 INVALID = "Invalid API token"
 NO_MCP_ACCESS = "Token does not have required MCP access"
 MCP_KINDS = {"access": "oauth", "pat": "pat"}
+
+
+_SESSION_ID = re.compile(rb"session_id=([0-9a-fA-F-]{16,64})")
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    query: bytes = scope.get("query_string", b"")
+    return dict(parse_qsl(query.decode("latin-1")))
+
+
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(k == name for k, _ in scope.get("headers", []))
 
 
 def presented_token(scope: Scope) -> str | None:
@@ -51,6 +64,10 @@ class McpAuth:
     def __init__(self, app: ASGIApp, state: ServerState) -> None:
         self.app = app
         self.state = state
+        # Legacy SSE with the token in the URL: the client POSTs its messages to the endpoint
+        # the server announced, without the token. The token of the open stream is kept here
+        # (in memory, for as long as the stream lasts) and checked again on every POST.
+        self.sse_tokens: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -60,6 +77,8 @@ class McpAuth:
             await self._run(self._dev_principal(), scope, receive, send)
             return
         token = presented_token(scope)
+        if token is None and scope["path"].startswith(MESSAGES_PATH.rstrip("/")):
+            token = self.sse_tokens.get(_query(scope).get("session_id", ""))
         if token is None:
             await self._deny(
                 send, 401, "invalid_token", "Authentication required", with_error=False
@@ -88,7 +107,29 @@ class McpAuth:
                 hint="this token was not issued for this Dot server",
             )
             return
+        if scope["path"] == SSE_PATH and not _has_header(scope, b"authorization"):
+            await self._run_sse(self._principal(token, found), scope, receive, send)
+            return
         await self._run(self._principal(token, found), scope, receive, send)
+
+    async def _run_sse(
+        self, principal: AccessToken, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        session: list[str] = []
+
+        async def capturing(message: Message) -> None:
+            if not session and message["type"] == "http.response.body":
+                found = _SESSION_ID.search(message.get("body", b""))
+                if found:
+                    session.append(found.group(1).decode())
+                    self.sse_tokens[session[0]] = principal.token
+            await send(message)
+
+        try:
+            await self._run(principal, scope, receive, capturing)
+        finally:
+            if session:
+                self.sse_tokens.pop(session[0], None)
 
     async def _run(
         self, principal: AccessToken, scope: Scope, receive: Receive, send: Send

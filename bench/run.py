@@ -18,6 +18,9 @@ Sections (bench/README.md says what every number means):
             `add-mcp URL -n dot -h 'Authorization: Bearer ...' -y -g --all`.
   large     a generated ~12 MiB ~/.claude.json: JsonFormat.set_entry + write vs json.loads +
             write (in-process, target: ratio <= 1.5), and the whole install process on it.
+  serve     `dot-setup serve`: tools/call throughput and p50/p99 latency at 1, 8 and 64
+            clients, bearer auth vs --dev-no-auth (target: auth overhead < 15%), and checks of
+            the request path (bench/serve_bench.py; it needs httpx2, a dot-setup dependency).
 
 Every process runs in a fresh fake home (HOME, XDG_*_HOME, DOT_SETUP_STATE_DIR point into a temp
 dir made before the clock starts and removed after it stops); the token reaches dot-setup through
@@ -912,9 +915,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-repeats", type=int, default=5)
     parser.add_argument(
         "--only",
-        default="imports,startup,install20,large",
-        help="comma-separated sections: imports,startup,install20,large",
+        default="imports,startup,install20,large,serve",
+        help="comma-separated sections: imports,startup,install20,large,serve",
     )
+    parser.add_argument("--serve-calls", type=int, default=2000, help="serve: calls per run")
+    parser.add_argument("--serve-repeats", type=int, default=3, help="serve: runs per case")
     parser.add_argument(
         "--clients",
         default="",
@@ -931,6 +936,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.warmup, args.large_runs, args.import_repeats = 3, 1, 7, 2
+        args.serve_calls, args.serve_repeats = 500, 1
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
 
     hyperfine = None if args.no_hyperfine else shutil.which("hyperfine")
@@ -963,14 +969,36 @@ def main(argv: list[str] | None = None) -> int:
             results["large"] = run_large(
                 bench, dot_setup, add_mcp, args.large_mb, max(7, args.large_runs)
             )
+        if "serve" in sections:
+            results["serve"] = run_serve(bench, dot_setup, args.serve_calls, args.serve_repeats)
         if args.profile:
             run_profiles(bench, clients, args.large_mb)
     summary(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
-    # A benchmark that misses a target still exits 0; a forbidden start-up import does not.
-    return 1 if results.get("imports", {}).get("cli", {}).get("forbidden") else 0
+    # A benchmark that misses a target still exits 0; a forbidden start-up import does not, nor
+    # a request path of `serve` that hashes passwords or scans for tokens.
+    forbidden = results.get("imports", {}).get("cli", {}).get("forbidden")
+    bad_path = results.get("serve", {}).get("verify", {}).get("ok") is False
+    return 1 if forbidden or bad_path else 0
+
+
+def run_serve(bench: Bench, dot_setup: str, calls: int, repeats: int) -> dict[str, Any]:
+    """The `serve` section: bench/serve_bench.py with this run's settings."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import serve_bench
+
+    root = bench.root / "serve"
+    root.mkdir()
+    return serve_bench.run_serve_bench(
+        dot_setup,
+        root,
+        concurrencies=[1, 8, 64],
+        calls=calls,
+        warmup=max(100, calls // 10),
+        repeats=max(1, repeats),
+    )
 
 
 def summary(results: dict[str, Any]) -> None:
@@ -1023,6 +1051,11 @@ def summary(results: dict[str, Any]) -> None:
     if imp:
         bad = imp["cli"]["forbidden"]
         print(f"  start-up imports of mcp/questionary/httpx2: {', '.join(bad) if bad else 'none'}")
+    if results.get("serve"):
+        import serve_bench
+
+        for line in serve_bench.summary_lines(results["serve"]):
+            print(f"  {line}")
 
 
 if __name__ == "__main__":

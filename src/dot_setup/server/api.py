@@ -33,8 +33,7 @@ async def _bearer(request: Request, kinds: tuple[str, ...] = ("access",)) -> Tok
             "Sign in first",
             "send Authorization: Bearer <OAuth access token>",
         )
-    async with state.db.tx() as conn:
-        found = await credentials.lookup(conn, token, state.now())
+    found = await credentials.verify(state.db, token, state.now())
     if isinstance(found, Rejection):
         return api_error(401, "invalid_token", INVALID, found.reason)
     if found.kind not in kinds or found.resource != state.config.resource:

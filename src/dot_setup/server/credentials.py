@@ -7,13 +7,16 @@ and grant); no password hashing and no scan happens there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dot_setup.server import schema as s
-from dot_setup.server.accounts import User, get_user
+from dot_setup.server.accounts import User
 from dot_setup.server.config import MCP_SCOPE, Lifetimes
+from dot_setup.server.db import Database
 from dot_setup.server.security import digest, display, mint, new_id
 
 PAT_CLIENT = "personal-mcp-token"
@@ -44,34 +47,52 @@ class Rejection:
     kind: str | None = None
 
 
+# Built once: the request path runs it for every MCP request (one primary-key search, with the
+# grant and the user joined in, so no second round trip to the database).
+_T, _G, _U = s.tokens, s.grants, s.users
+_LOOKUP = (
+    select(
+        _T.c.id,
+        _T.c.kind,
+        _T.c.user_id,
+        _T.c.client_id,
+        _T.c.scope,
+        _T.c.resource,
+        _T.c.display,
+        _T.c.created_at,
+        _T.c.expires_at,
+        _T.c.revoked_at,
+        _T.c.revoked_reason,
+        _T.c.rotated_at,
+        _T.c.grant_id,
+        _G.c.revoked_at.label("grant_revoked_at"),
+        _G.c.revoked_reason.label("grant_revoked_reason"),
+        _U.c.email.label("user_email"),
+        _U.c.name.label("user_name"),
+        _U.c.role.label("user_role"),
+        _U.c.mcp_access.label("user_mcp_access"),
+        _U.c.password_changed_at.label("user_password_changed_at"),
+    )
+    .select_from(_T.join(_U, _T.c.user_id == _U.c.id).outerjoin(_G, _T.c.grant_id == _G.c.id))
+    .where(_T.c.token_hash == bindparam("token_hash"))
+)
+
+
 async def lookup(conn: AsyncConnection, token: str, now: float) -> TokenInfo | Rejection:
     """Find a token by digest and check it is live; does not check its kind or resource."""
-    t, g = s.tokens, s.grants
-    row = (
-        await conn.execute(
-            select(
-                t.c.id,
-                t.c.kind,
-                t.c.user_id,
-                t.c.client_id,
-                t.c.scope,
-                t.c.resource,
-                t.c.display,
-                t.c.created_at,
-                t.c.expires_at,
-                t.c.revoked_at,
-                t.c.revoked_reason,
-                t.c.rotated_at,
-                t.c.grant_id,
-                g.c.revoked_at.label("grant_revoked_at"),
-                g.c.revoked_reason.label("grant_revoked_reason"),
-            )
-            .select_from(t.outerjoin(g, t.c.grant_id == g.c.id))
-            .where(t.c.token_hash == digest(token))
-        )
-    ).first()
-    if row is None:
+    row = (await conn.execute(_LOOKUP, {"token_hash": digest(token)})).first()
+    return _verdict(dict(row._mapping) if row is not None else None, now)
+
+
+async def verify(db: Database, token: str, now: float) -> TokenInfo | Rejection:
+    """`lookup` for the request path: one point read, outside any transaction."""
+    return _verdict(await db.point_read(_LOOKUP, {"token_hash": digest(token)}), now)
+
+
+def _verdict(found: dict[str, Any] | None, now: float) -> TokenInfo | Rejection:
+    if found is None:
         return Rejection("unknown")
+    row = SimpleNamespace(**found)
     if row.grant_revoked_at is not None:
         return Rejection(row.grant_revoked_reason or "revoked", row.kind)
     if row.revoked_at is not None:
@@ -80,9 +101,14 @@ async def lookup(conn: AsyncConnection, token: str, now: float) -> TokenInfo | R
         return Rejection("rotated", row.kind)
     if row.expires_at <= now:
         return Rejection("expired", row.kind)
-    user = await get_user(conn, row.user_id)
-    if user is None:
-        return Rejection("unknown")
+    user = User(
+        id=row.user_id,
+        email=row.user_email,
+        name=row.user_name,
+        role=row.user_role,
+        mcp_access=bool(row.user_mcp_access),
+        password_changed_at=row.user_password_changed_at,
+    )
     return TokenInfo(
         id=row.id,
         kind=row.kind,

@@ -84,8 +84,7 @@ class McpAuth:
                 send, 401, "invalid_token", "Authentication required", with_error=False
             )
             return
-        async with self.state.db.tx() as conn:
-            found = await credentials.lookup(conn, token, self.state.now())
+        found = await credentials.verify(self.state.db, token, self.state.now())
         if isinstance(found, Rejection):
             await self._deny(send, 401, "invalid_token", INVALID, hint=self._hint(token, found))
             return

@@ -127,15 +127,7 @@ async def mcp_token(request: Request) -> Response:
         return api_error(
             429, "rate_limited", f"too many new tokens; try again in {int(wait) + 1} s"
         )
-    async with state.db.tx() as conn:
-        new = await credentials.issue_mcp_token(
-            conn,
-            info.user,
-            state.region,
-            state.config.resource,
-            now,
-            state.config.lifetimes.mcp_token,
-        )
+    new = await credentials.issue_for(state, info.user, "pat")
     return JSONResponse(
         {
             "token": new.token,
@@ -156,15 +148,7 @@ async def api_token(request: Request) -> Response:
     info = await _bearer(request)
     if not isinstance(info, TokenInfo):
         return info
-    async with state.db.tx() as conn:
-        new = await credentials.issue_api_token(
-            conn,
-            info.user,
-            state.region,
-            state.config.resource,
-            state.now(),
-            state.config.lifetimes.mcp_token,
-        )
+    new = await credentials.issue_for(state, info.user, "api")
     return JSONResponse(
         {
             "token": new.token,

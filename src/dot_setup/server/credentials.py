@@ -18,6 +18,7 @@ from dot_setup.server.accounts import User
 from dot_setup.server.config import MCP_SCOPE, Lifetimes
 from dot_setup.server.db import Database
 from dot_setup.server.security import digest, display, mint, new_id
+from dot_setup.server.state import ServerState
 
 PAT_CLIENT = "personal-mcp-token"
 API_CLIENT = "api-token"
@@ -214,6 +215,20 @@ async def issue_api_token(
         scope="api",
     )
     return NewToken(token, token_id, display(token), now + ttl, False)
+
+
+async def issue_for(state: ServerState, user: User, kind: str) -> NewToken:
+    """Issue an MCP token (`pat`) or a regular API token (`api`) in this server's region."""
+    issue = issue_mcp_token if kind == "pat" else issue_api_token
+    async with state.db.tx() as conn:
+        return await issue(
+            conn,
+            user,
+            state.region,
+            state.config.resource,
+            state.now(),
+            state.config.lifetimes.mcp_token,
+        )
 
 
 @dataclass(frozen=True)

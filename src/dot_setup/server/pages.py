@@ -355,6 +355,21 @@ async def _require(request: Request) -> WebSession | Response:
     return session
 
 
+async def _posted(
+    request: Request, *, admin: bool = False
+) -> tuple[WebSession, dict[str, str]] | Response:
+    """A signed-in user's form POST that came from our own page (CSRF token and Origin)."""
+    session = await (_require_admin(request) if admin else _require(request))
+    if not isinstance(session, WebSession):
+        return session
+    data = await form(request)
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(
+            state_of(request), "Request refused", "Reload the page and try again.", 403
+        )
+    return session, data
+
+
 async def integrations(request: Request) -> Response:
     state = state_of(request)
     session = await _require(request)
@@ -408,27 +423,17 @@ def _shown_once(state: ServerState, title: str, token: str, extra: str = "") -> 
 
 async def create_mcp_token_page(request: Request) -> Response:
     state = state_of(request)
-    session = await _require(request)
-    if not isinstance(session, WebSession):
-        return session
-    data = await form(request)
-    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
-        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    posted = await _posted(request)
+    if not isinstance(posted, tuple):
+        return posted
+    session, _data = posted
     if not session.user.mcp_access:
         return error_page(
             state, "No MCP access", "Ask a Dot admin to enable MCP for your account.", 403
         )
     if wait := state.limiter.hit(f"pat:{session.user.id}", state.config.limits.mcp_token_create):
         return error_page(state, "Too many tokens", f"Try again in {int(wait) + 1} s.", 429)
-    async with state.db.tx() as conn:
-        new = await credentials.issue_mcp_token(
-            conn,
-            session.user,
-            state.region,
-            state.config.resource,
-            state.now(),
-            state.config.lifetimes.mcp_token,
-        )
+    new = await credentials.issue_for(state, session.user, "pat")
     url = f"{state.config.mcp_url}?token={new.token}"
     extra = (
         "<p>Your previous MCP token was revoked.</p>" if new.replaced else ""
@@ -438,21 +443,11 @@ async def create_mcp_token_page(request: Request) -> Response:
 
 async def create_api_token_page(request: Request) -> Response:
     state = state_of(request)
-    session = await _require(request)
-    if not isinstance(session, WebSession):
-        return session
-    data = await form(request)
-    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
-        return error_page(state, "Request refused", "Reload the page and try again.", 403)
-    async with state.db.tx() as conn:
-        new = await credentials.issue_api_token(
-            conn,
-            session.user,
-            state.region,
-            state.config.resource,
-            state.now(),
-            state.config.lifetimes.mcp_token,
-        )
+    posted = await _posted(request)
+    if not isinstance(posted, tuple):
+        return posted
+    session, _data = posted
+    new = await credentials.issue_for(state, session.user, "api")
     return _shown_once(
         state, "Your new API token", new.token, "<p class=muted>This is not an MCP token.</p>"
     )
@@ -525,12 +520,9 @@ async def admin_tokens(request: Request) -> Response:
 
 async def admin_delete_token(request: Request) -> Response:
     state = state_of(request)
-    session = await _require_admin(request)
-    if not isinstance(session, WebSession):
-        return session
-    data = await form(request)
-    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
-        return error_page(state, "Request refused", "Reload the page and try again.", 403)
+    posted = await _posted(request, admin=True)
+    if not isinstance(posted, tuple):
+        return posted
     async with state.db.tx() as conn:
         await credentials.revoke_mcp_token(
             conn, state.now(), token_id=request.path_params["token_id"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
-from tests.server.live import LiveServer
+from tests.server.live import ANALYST, PASSWORD, LiveServer
+
+from dot_setup.server.headless import HeadlessBrowser
 
 
 @pytest.fixture(scope="module")
@@ -14,6 +17,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server shared by a test module. Tests must not move its clock or change passwords."""
     with LiveServer(tmp_path_factory.mktemp("dot-server")) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx2.Client]:
+    """A plain HTTP client that does not follow redirects (to see each OAuth step)."""
+    with httpx2.Client(follow_redirects=False, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[HeadlessBrowser]:
+    """The analyst's browser on the shared server: signs in on first use, keeps its session."""
+    with HeadlessBrowser(ANALYST, PASSWORD) as b:
+        yield b
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -22,19 +21,6 @@ from dot_setup.server.config import Limits
 from dot_setup.server.headless import HeadlessBrowser, pkce_pair
 
 CSRF = re.compile(r"name='csrf' value='([^']*)'")
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx2.Client]:
-    with httpx2.Client(follow_redirects=False, timeout=15) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[HeadlessBrowser]:
-    """The analyst's browser on the shared server; signs in on first use and stays signed in."""
-    with HeadlessBrowser(ANALYST, PASSWORD) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,18 +19,6 @@ from tests.server.live import ANALYST, PASSWORD, VIEWER, LiveServer
 from dot_setup.server.headless import BrowserError, HeadlessBrowser
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx2.Client]:
-    with httpx2.Client(follow_redirects=False, timeout=15) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[HeadlessBrowser]:
-    with HeadlessBrowser(ANALYST, PASSWORD) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

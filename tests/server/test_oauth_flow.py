@@ -54,19 +54,6 @@ class Grant:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[httpx2.Client]:
-    with httpx2.Client(follow_redirects=False, timeout=15) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[HeadlessBrowser]:
-    """The analyst's browser on the shared server: signs in once, then keeps its session."""
-    with HeadlessBrowser(ANALYST, PASSWORD) as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def public(server: LiveServer, http: httpx2.Client) -> Registered:
     """One public client for the flows that need no client of their own (the shared server
     allows 30 registrations per window, and its clock never moves)."""

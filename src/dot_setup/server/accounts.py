@@ -53,18 +53,6 @@ async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
     return _user(row) if row else None
 
 
-async def find_user(conn: AsyncConnection, email: str) -> User | None:
-    row = (
-        await conn.execute(select(*_USER_COLS).where(s.users.c.email == email.strip().lower()))
-    ).first()
-    return _user(row) if row else None
-
-
-async def list_users(conn: AsyncConnection) -> list[User]:
-    rows = (await conn.execute(select(*_USER_COLS).order_by(s.users.c.email))).all()
-    return [_user(r) for r in rows]
-
-
 async def authenticate(conn: AsyncConnection, email: str, password: str) -> User | None:
     """The user if the password is right; as slow for an unknown e-mail as for a known one."""
     row = (

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from dot_setup.server import accounts, credentials, querylog
 from dot_setup.server.credentials import Rejection, TokenInfo
-from dot_setup.server.mcp_auth import INVALID, NO_MCP_ACCESS, presented_token
+from dot_setup.server.mcp_auth import INVALID, NO_MCP_ACCESS
 from dot_setup.server.state import ServerState
 from dot_setup.server.web import NO_STORE, api_error, state_of
 
@@ -266,6 +266,3 @@ def routes() -> list[Route]:
         Route("/api/admin/query-log", admin_query_log, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-
-
-__all__ = ["presented_token", "routes"]

@@ -20,7 +20,6 @@ from mcp.types import ToolAnnotations
 from dot_setup import __version__
 from dot_setup.server import accounts, analytics, querylog
 from dot_setup.server import schema as s
-from dot_setup.server.accounts import User
 from dot_setup.server.state import ServerState
 
 INSTRUCTIONS = (
@@ -200,6 +199,3 @@ def _rows(result: dict[str, Any]) -> int:
         if isinstance(value, list):
             return len(value)
     return 1
-
-
-__all__ = ["User", "build_mcp"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -136,7 +135,3 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
 async def form(request: Request) -> dict[str, str]:
     data = await request.form()
     return {k: v for k, v in data.items() if isinstance(v, str)}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -84,6 +84,12 @@ class WriteError(DotSetupError):
     code = "write_failed"
 
 
+class NetworkError(DotSetupError):
+    """A server could not be reached or did not answer in time."""
+
+    code = "network"
+
+
 class AuthError(DotSetupError):
     """Authentication is required or failed."""
 

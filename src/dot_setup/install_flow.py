@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup.common import (
+    Target,
     choose_auth,
     choose_server,
     connection,
@@ -27,6 +28,7 @@ from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, load_clients
 from dot_setup.profiles.schema import ClientProfile
 from dot_setup.render import fill, render_entry, render_manual
+from dot_setup.secrets import TokenSource
 
 
 @dataclass
@@ -88,9 +90,7 @@ def build_changes(
             "with --token-ref the client reads the token from the variable; give no token",
         )
     server = choose_server(request.service, request.region, request.server_url, token)
-    name = request.name or service.default_server_name
-    changes: list[Change] = []
-    manual: list[dict[str, Any]] = []
+    auths = {}
     for profile in clients:
         auth = choose_auth(profile, service, request.auth, bool(token or token_env))
         if auth == "token" and not (token or token_env):
@@ -98,23 +98,60 @@ def build_changes(
                 f"{profile.name} needs an MCP token for {service.name}",
                 f"pass --token-stdin or --token-file PATH, or set {service.token_env}",
             )
-        conn = connection(server, auth, name, token, token_env, request.transport)
+        auths[profile.id] = auth
+    spec = EntrySpec(
+        name=request.name or service.default_server_name,
+        token=token,
+        token_env=token_env,
+        scope=request.scope,
+        transport=request.transport,
+        force=request.force,
+    )
+    return changes_for(clients, server, auths, spec, paths)
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """How every chosen client's entry is written (the per-client part is its auth mode)."""
+
+    name: str
+    token: TokenSource | None = None
+    token_env: str = ""
+    scope: str = "user"
+    transport: str = "auto"
+    force: bool = False
+
+
+def changes_for(
+    clients: list[ClientProfile],
+    server: Target,
+    auths: dict[str, str],
+    spec: EntrySpec,
+    paths: Paths,
+) -> tuple[list[Change], list[dict[str, Any]]]:
+    """Plan each file client's change; manual clients (ChatGPT, Claude connectors) get steps."""
+    changes: list[Change] = []
+    manual: list[dict[str, Any]] = []
+    for profile in clients:
+        conn = connection(
+            server, auths[profile.id], spec.name, spec.token, spec.token_env, spec.transport
+        )
         if profile.kind == "manual":
             shown = render_manual(profile, conn)
             manual.append({"client": profile.id, "steps": shown.steps, "fields": shown.fields})
             continue
-        target, path = resolve_target(profile, request.scope, paths)
+        target, path = resolve_target(profile, spec.scope, paths)
         rendered = render_entry(profile, conn, paths.os_name)
         changes.append(
             Change(
                 client=profile,
                 target=target,
                 path=path,
-                name=name,
+                name=spec.name,
                 entry=rendered.entry,
                 holds_secret=rendered.holds_secret,
                 shape=rendered.shape,
-                force=request.force,
+                force=spec.force,
             )
         )
     return plan(changes), manual

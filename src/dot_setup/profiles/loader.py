@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -101,4 +102,23 @@ def get_service(service_id: str) -> ServiceProfile:
         raise UsageError(
             f"unknown service {service_id!r}", f"known services: {', '.join(sorted(services))}"
         )
-    return services[service_id]
+    return _with_region_urls(services[service_id], os.environ.get("DOT_SETUP_REGION_URLS", ""))
+
+
+def _with_region_urls(service: ServiceProfile, spec: str) -> ServiceProfile:
+    """`DOT_SETUP_REGION_URLS="us=URL,eu=URL"` points regions at another server (a staging or
+    local reference server: `dot-setup demo` and the tests use it). Every command then agrees
+    on the URLs, so `status` and `doctor` recognise what `install` wrote."""
+    if not spec:
+        return service
+    regions = dict(service.regions)
+    for item in spec.split(","):
+        rid, sep, url = item.strip().partition("=")
+        if not sep or rid not in regions or not url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"DOT_SETUP_REGION_URLS item {item.strip()!r} is not REGION=URL for a known region",
+                f"regions: {', '.join(regions)}; e.g. us=http://127.0.0.1:8765/ai/mcp",
+            )
+        sse = url[: -len("/mcp")] + "/sse" if url.endswith("/mcp") else ""
+        regions[rid] = replace(regions[rid], url=url, sse_url=sse)
+    return replace(service, regions=regions)

@@ -7,46 +7,46 @@ written), 4 authentication, 130 interrupted.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
-from dot_setup import __version__
-from dot_setup.commands import install, list_cmd, profiles_cmd, remove, restore, serve, show
+from dot_setup.commands import (
+    demo,
+    install,
+    list_cmd,
+    login,
+    logout,
+    profiles_cmd,
+    remove,
+    restore,
+    serve,
+    show,
+    token_cmd,
+    wizard,
+)
 from dot_setup.console import OUT
 from dot_setup.errors import DotSetupError, ExitCode
 
 HELP = """Connect AI clients (Claude, Cursor, Codex, Gemini CLI, ...) to the Dot MCP server.
+
+Run `dot-setup` with no command for the setup wizard; `dot-setup demo` shows it on a local
+server without touching your real configs.
 
 Exit codes: 0 ok, 1 error, 2 usage or missing input, 3 internal error, 4 authentication,
 130 interrupted."""
 
 app = typer.Typer(
     help=HELP,
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (install, remove, list_cmd, show, restore, profiles_cmd, serve):
+for module in (install, remove, list_cmd, show, restore, profiles_cmd, login, logout, token_cmd):
     app.add_typer(module.app)
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"dot-setup {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """Connect AI clients to the Dot MCP server."""
+app.add_typer(serve.app)
+app.add_typer(demo.app)
+app.callback(invoke_without_command=True)(wizard.root)
 
 
 def _report(exc: DotSetupError) -> int:

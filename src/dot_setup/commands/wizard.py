@@ -1,0 +1,113 @@
+"""`dot-setup` with no command: the wizard. Every question it asks has one of these flags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dot_setup.commands.install import (
+    Auth,
+    ClientOpt,
+    NameOpt,
+    RegionOpt,
+    ServerUrlOpt,
+    ServiceOpt,
+    TokenFileOpt,
+    TokenStdinOpt,
+    TokenTrapOpt,
+    refuse_token_argument,
+)
+from dot_setup.console import OUT
+from dot_setup.errors import UsageError
+
+NewTokenOpt = Annotated[
+    bool,
+    typer.Option(
+        "--new-token", help="Sign in and generate a new MCP token (revokes the previous one)."
+    ),
+]
+NoBrowserOpt = Annotated[
+    bool,
+    typer.Option("--no-browser", help="Sign in with a code on another device (device grant)."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from dot_setup import __version__
+
+        print(f"dot-setup {__version__}")
+        raise typer.Exit()
+
+
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    client: ClientOpt = None,
+    all_detected: Annotated[
+        bool, typer.Option("--all-detected", help="Every detected client.")
+    ] = False,
+    service: ServiceOpt = "dot",
+    region: RegionOpt = None,
+    server_url: ServerUrlOpt = None,
+    auth: Annotated[
+        Auth | None, typer.Option("--auth", help="oauth or token, for every chosen client.")
+    ] = None,
+    token_stdin: TokenStdinOpt = False,
+    token_file: TokenFileOpt = None,
+    new_token: NewTokenOpt = False,
+    no_browser: NoBrowserOpt = False,
+    name: NameOpt = None,
+    show_diff: Annotated[
+        bool, typer.Option("--show-diff", help="Show the (masked) diff of every file.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Stop after the preview.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+    token: TokenTrapOpt = None,
+) -> None:
+    """Run the setup wizard (with no command), or one of the commands below."""
+    refuse_token_argument(token)
+    from dot_setup.wizard_flow import WizardOptions
+
+    options = WizardOptions(
+        clients=client or [],
+        all_detected=all_detected,
+        service=service,
+        region=region,
+        server_url=server_url,
+        auth=auth.value if auth else None,
+        token_stdin=token_stdin,
+        token_file=token_file,
+        new_token=new_token,
+        no_browser=no_browser,
+        name=name,
+        show_diff=show_diff,
+        dry_run=dry_run,
+        yes=yes,
+        no_input=no_input,
+    )
+    if ctx.invoked_subcommand is not None:
+        if options.answered() or no_browser or show_diff or name or service != "dot":
+            raise UsageError(
+                f"wizard options were given before the `{ctx.invoked_subcommand}` command",
+                f"put them after it: dot-setup {ctx.invoked_subcommand} --help lists its options",
+            )
+        return
+    OUT.command = "wizard"
+    code = run_wizard(options)
+    raise typer.Exit(code)
+
+
+def run_wizard(options: object, paths: object | None = None) -> int:
+    from dot_setup.paths import Paths
+    from dot_setup.wizard_flow import Wizard, WizardOptions
+
+    assert isinstance(options, WizardOptions)
+    return Wizard(options, paths if isinstance(paths, Paths) else Paths.from_env()).run()

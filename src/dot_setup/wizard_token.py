@@ -1,0 +1,163 @@
+"""The wizard's MCP token: read one given by stdin/file/env, take a pasted one, or generate one.
+
+A given or pasted token is checked against the server before anything is written: a regular
+API token, a sign-in (OAuth) token, a token of the other region or one the server does not
+know is refused with the guide's message and the cause. Generating signs dot-setup in
+(OAuth + PKCE, or the device grant) and is done only after the user confirmed the plan,
+because a new token revokes the previous one (one active MCP token per user).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dot_setup.common import Target, token_region
+from dot_setup.console import OUT
+from dot_setup.errors import AuthError, NeedsInputError, TokenInputError
+from dot_setup.prompts import Prompter
+from dot_setup.secrets import REDACT, TokenSource, mask
+
+PASTE_TRIES = 3
+NOT_MCP = "Token does not have required MCP access"
+
+
+@dataclass
+class TokenPlan:
+    """Either a token in hand (given or pasted, already checked) or one to generate."""
+
+    source: TokenSource | None = None
+    generate: bool = False
+    replaces: str = ""  # display of the active token a new one will revoke
+
+    def placeholder(self, target: Target) -> TokenSource:
+        """Stands in for the token to generate while the plan is previewed."""
+        region = target.region if target.region in target.service.regions else "us"
+        fake = f"{target.service.token_prefix}{region}_" + "x" * 40 + "new0"
+        REDACT.add(fake)
+        return TokenSource(fake, "to be generated")
+
+
+def date(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
+def check_token(token: str, target: Target) -> str:
+    """Ask the server about the token; returns a one-line description, raises if refused."""
+    from dot_setup.signin import api
+
+    local = token_region(target.service, token)
+    if local and target.region in target.service.regions and local != target.region:
+        raise WrongRegion(local)
+    info = api.token_info(target.url, token)
+    if info.kind == "api_token":
+        raise TokenInputError(
+            NOT_MCP,
+            "this is a regular API token; clients need an MCP token "
+            "(Settings > Integrations > Generate MCP Token), or let dot-setup generate one",
+        )
+    if info.kind == "oauth_access":
+        raise TokenInputError(
+            "this is a sign-in (OAuth) token that expires within the hour, not an MCP token",
+            "paste an MCP token (it starts with dot_mcp_), or let dot-setup generate one",
+        )
+    if not info.mcp_access:
+        raise TokenInputError(NOT_MCP, f"{info.owner} has no MCP access; ask a Dot admin")
+    return f"MCP token {info.display} of {info.owner}, {info.region.upper()}, valid until {date(info.expires_at)}"
+
+
+class WrongRegion(TokenInputError):
+    def __init__(self, region: str) -> None:
+        super().__init__(
+            f"this token is for the {region.upper()} region",
+            f"choose region {region}, or use a token from the region you chose",
+        )
+        self.region = region
+
+
+def given_token(source: TokenSource, target: Target) -> TokenPlan:
+    OUT.message(f"Checking the token from {source.origin} ...")
+    OUT.message(f"  {check_token(source.token, target)}")
+    return TokenPlan(source=source)
+
+
+def ask_token(
+    prompter: Prompter, target: Target, switch_region: Callable[[str], Target | None]
+) -> tuple[TokenPlan, Target]:
+    """Interactive: generate (sign in) or paste; a pasted token is checked, up to 3 tries."""
+    generate = "Sign in to Dot and generate a new MCP token (recommended)"
+    paste = "Paste an MCP token I already have"
+    if (
+        prompter.select(
+            "The token clients need: how do you want to get it?", [generate, paste], generate
+        )
+        == generate
+    ):
+        return TokenPlan(generate=True), target
+    for attempt in range(1, PASTE_TRIES + 1):
+        raw = prompter.secret("MCP token (hidden; Settings > Integrations in Dot):").strip()
+        if not raw:
+            OUT.message("no token was entered")
+            continue
+        REDACT.add(raw)
+        try:
+            OUT.message(f"  {check_token(raw, target)}")
+            return TokenPlan(source=TokenSource(raw, "pasted")), target
+        except WrongRegion as exc:
+            OUT.message(f"error: {exc.message}", "red")
+            moved = switch_region(exc.region)
+            if moved is not None:
+                target = moved
+                OUT.message(f"  {check_token(raw, target)}")
+                return TokenPlan(source=TokenSource(raw, "pasted")), target
+        except (AuthError, TokenInputError) as exc:
+            OUT.message(f"error: {exc.message}", "red")
+            if exc.hint:
+                OUT.message(f"hint: {exc.hint}")
+        if attempt < PASTE_TRIES:
+            OUT.message(f"Try again ({PASTE_TRIES - attempt} left), or press Ctrl-C to stop.")
+    raise TokenInputError(
+        f"no valid MCP token after {PASTE_TRIES} tries",
+        "generate a new token in Dot (Settings > Integrations), or run `dot-setup` and choose to sign in",
+    )
+
+
+def non_interactive(source: TokenSource | None, new_token: bool, target: Target) -> TokenPlan:
+    if source is not None:
+        return given_token(source, target)
+    if new_token:
+        return TokenPlan(generate=True)
+    raise NeedsInputError(
+        "--new-token, --token-stdin or --token-file", f"an MCP token for {target.service.name}"
+    )
+
+
+def active_token(account: object, target: Target) -> str:
+    """The display of the user's active MCP token ("" if none), for the revoke warning."""
+    from dot_setup.signin import api
+    from dot_setup.signin.account import Account
+
+    assert isinstance(account, Account)
+    token = account.access_token()
+    if token is None:
+        return ""
+    status = api.mcp_token_status(target.url, token)
+    if not status.get("active"):
+        return ""
+    return f"{status.get('display', '')}, created {date(int(status.get('created_at', 0)))}"
+
+
+def generate(account: object, target: Target) -> TokenSource:
+    from dot_setup.signin import api
+    from dot_setup.signin.account import Account
+
+    assert isinstance(account, Account)
+    access = account.access_token()
+    if access is None:
+        raise AuthError("the sign-in ended before the token was generated", "run `dot-setup` again")
+    body = api.create_mcp_token(target.url, access)
+    token = str(body["token"])
+    REDACT.add(token)
+    OUT.message(f"Generated MCP token {mask(token)} (valid until {date(int(body['expires_at']))})")
+    return TokenSource(token, "generated")

@@ -24,6 +24,7 @@ from dot_setup.profiles.schema import ClientProfile, ServiceProfile
 from dot_setup.prompts import Prompter, default_prompter
 from dot_setup.secrets import TokenSource
 from dot_setup.wizard_token import TokenPlan
+from dot_setup.wizard_view import STATUS_WORDS
 
 CUSTOM = "custom"
 
@@ -163,9 +164,9 @@ class Wizard:
             rows, key=lambda r: (not r["detected"], r["kind"] != "manual", r["name"])
         ):
             if row["kind"] == "manual":
-                label = f"{row['name']} (set up in its app; dot-setup shows the steps)"
+                label = f"{row['name']} (in its app: dot-setup shows the steps)"
             elif row["detected"]:
-                label = f"{row['name']} ({row['status']})"
+                label = f"{row['name']} ({STATUS_WORDS.get(row['status'], row['status'])})"
             else:
                 label = f"{row['name']} (not detected)"
             labels[label] = row["id"]

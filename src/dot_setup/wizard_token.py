@@ -21,6 +21,10 @@ from dot_setup.secrets import REDACT, TokenSource, mask
 
 PASTE_TRIES = 3
 NOT_MCP = "Token does not have required MCP access"
+REGULAR_API_HINT = (
+    "this is a regular API token; clients need an MCP token "
+    "(Settings > Integrations > Generate MCP Token), or let dot-setup generate one"
+)
 
 
 @dataclass
@@ -47,16 +51,15 @@ def check_token(token: str, target: Target) -> str:
     """Ask the server about the token; returns a one-line description, raises if refused."""
     from dot_setup.signin import api
 
+    api_prefix = target.service.api_token_prefix
+    if api_prefix and token.startswith(api_prefix):
+        raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
     local = token_region(target.service, token)
     if local and target.region in target.service.regions and local != target.region:
         raise WrongRegion(local)
     info = api.token_info(target.url, token)
     if info.kind == "api_token":
-        raise TokenInputError(
-            NOT_MCP,
-            "this is a regular API token; clients need an MCP token "
-            "(Settings > Integrations > Generate MCP Token), or let dot-setup generate one",
-        )
+        raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
     if info.kind == "oauth_access":
         raise TokenInputError(
             "this is a sign-in (OAuth) token that expires within the hour, not an MCP token",

@@ -7,7 +7,7 @@ from typing import Any
 
 from dot_setup.console import OUT
 
-_STATUS = {
+STATUS_WORDS = {
     "configured": "configured",
     "absent": "not configured",
     "differs": "differs (will be replaced)",
@@ -29,11 +29,11 @@ def detection_table(found: list[dict[str, Any]], total: int, service: str) -> No
         for column in ("Client", f"{service}", "Evidence"):
             table.add_column(column, overflow="fold")
         for row in found:
-            table.add_row(row["name"], _STATUS.get(row["status"], row["status"]), _evidence(row))
+            table.add_row(row["name"], STATUS_WORDS.get(row["status"], row["status"]), _evidence(row))
         Console(stderr=True, highlight=False).print(table)
         return
     for row in found:
-        status = _STATUS.get(row["status"], row["status"])
+        status = STATUS_WORDS.get(row["status"], row["status"])
         OUT.message(f"  {row['name']:<22} {status:<28} {_evidence(row)}")
 
 

@@ -140,6 +140,7 @@ class ServiceProfile:
     token_env: str
     token_url_param: str
     token_prefix: str
+    api_token_prefix: str
     docs_url: str
     clients: Mapping[str, ServiceClientRule] = field(default_factory=dict)
     source_file: str = ""
@@ -428,6 +429,7 @@ def parse_service(data: Mapping[str, Any], source: str) -> ServiceProfile:
         token_env=r.text("token_env", ""),
         token_url_param=r.text("token_url_param", ""),
         token_prefix=r.text("token_prefix", ""),
+        api_token_prefix=r.text("api_token_prefix", ""),
         docs_url=r.text("docs_url"),
         clients=clients,
         source_file=source,

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from dot_setup.server import accounts, credentials, querylog
 from dot_setup.server.credentials import Rejection, TokenInfo
-from dot_setup.server.mcp_auth import INVALID, NO_MCP_ACCESS
+from dot_setup.server.mcp_auth import INVALID, NO_MCP_ACCESS, rejection_hint
 from dot_setup.server.state import ServerState
 from dot_setup.server.web import NO_STORE, api_error, state_of
 
@@ -35,7 +35,9 @@ async def _bearer(request: Request, kinds: tuple[str, ...] = ("access",)) -> Tok
         )
     found = await credentials.verify(state.db, token, state.now())
     if isinstance(found, Rejection):
-        return api_error(401, "invalid_token", INVALID, found.reason)
+        return api_error(
+            401, "invalid_token", INVALID, rejection_hint(token, found, state.region)
+        )
     if found.kind not in kinds or found.resource != state.config.resource:
         return api_error(
             403,

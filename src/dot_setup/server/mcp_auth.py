@@ -167,20 +167,7 @@ class McpAuth:
         )
 
     def _hint(self, token: str, found: Rejection) -> str:
-        region = region_of(token)
-        if found.reason == "unknown" and region and region != self.state.region:
-            return f"this token is for the {region.upper()} region; use that region's Dot URL"
-        if found.reason == "expired" and found.kind == "access":
-            return "the OAuth access token expired (they last 1 hour); refresh it or sign in again"
-        return {
-            "unknown": "check that you copied the complete token and are using the right Dot URL",
-            "replaced": "this MCP token was replaced by a newer one; use the new token",
-            "revoked": "this token was revoked",
-            "deleted": "an admin deleted this token; generate a new one in Settings → Integrations",
-            "expired": "this token expired; generate a new one (MCP tokens last 365 days)",
-            "password_changed": "the password was changed, which revoked every token; sign in again",
-            "refresh_reuse": "the sign-in was revoked after a refresh token was reused; sign in again",
-        }.get(found.reason, "sign in again or generate a new MCP token")
+        return rejection_hint(token, found, self.state.region)
 
     def _scope_hint(self, found: TokenInfo) -> str:
         if found.kind == "api":
@@ -220,3 +207,21 @@ class McpAuth:
             }
         )
         await send({"type": "http.response.body", "body": data})
+
+
+def rejection_hint(token: str, found: Rejection, server_region: str) -> str:
+    """Why a token was refused, in words that tell the user what to do."""
+    region = region_of(token)
+    if found.reason == "unknown" and region and region != server_region:
+        return f"this token is for the {region.upper()} region; use that region's Dot URL"
+    if found.reason == "expired" and found.kind == "access":
+        return "the OAuth access token expired (they last 1 hour); refresh it or sign in again"
+    return {
+        "unknown": "check that you copied the complete token and are using the right Dot URL",
+        "replaced": "this MCP token was replaced by a newer one; use the new token",
+        "revoked": "this token was revoked",
+        "deleted": "an admin deleted this token; generate a new one in Settings → Integrations",
+        "expired": "this token expired; generate a new one (MCP tokens last 365 days)",
+        "password_changed": "the password was changed, which revoked every token; sign in again",
+        "refresh_reuse": "the sign-in was revoked after a refresh token was reused; sign in again",
+    }.get(found.reason, "sign in again or generate a new MCP token")

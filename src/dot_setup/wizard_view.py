@@ -29,7 +29,9 @@ def detection_table(found: list[dict[str, Any]], total: int, service: str) -> No
         for column in ("Client", f"{service}", "Evidence"):
             table.add_column(column, overflow="fold")
         for row in found:
-            table.add_row(row["name"], STATUS_WORDS.get(row["status"], row["status"]), _evidence(row))
+            table.add_row(
+                row["name"], STATUS_WORDS.get(row["status"], row["status"]), _evidence(row)
+            )
         Console(stderr=True, highlight=False).print(table)
         return
     for row in found:

@@ -35,9 +35,7 @@ async def _bearer(request: Request, kinds: tuple[str, ...] = ("access",)) -> Tok
         )
     found = await credentials.verify(state.db, token, state.now())
     if isinstance(found, Rejection):
-        return api_error(
-            401, "invalid_token", INVALID, rejection_hint(token, found, state.region)
-        )
+        return api_error(401, "invalid_token", INVALID, rejection_hint(token, found, state.region))
     if found.kind not in kinds or found.resource != state.config.resource:
         return api_error(
             403,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,13 +12,9 @@ from dot_setup.profiles.loader import get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
 from dot_setup.render import Connection
 from dot_setup.secrets import TokenSource, read_token
+from dot_setup.terminal import interactive
 
-
-def interactive(no_input: bool) -> bool:
-    """Prompts only on a terminal, never in CI or with --no-input / DOT_SETUP_NO_INPUT."""
-    if no_input or os.environ.get("DOT_SETUP_NO_INPUT") or os.environ.get("CI"):
-        return False
-    return sys.stdin.isatty() and sys.stdout.isatty()
+__all__ = ["interactive"]
 
 
 def token_region(service: ServiceProfile, token: str) -> str | None:

@@ -94,11 +94,9 @@ class Wizard:
 
     def run(self) -> int:
         if not self.tty and not self.opt.answered():
-            raise UsageError(
-                "the wizard needs a terminal to ask its questions",
-                "answer them with flags (dot-setup --client ID --region us|eu --auth oauth|token "
-                "--new-token --yes), or use `dot-setup install` (see `dot-setup install --help`)",
-            )
+            from dot_setup.commands.wizard import REFUSAL, REFUSAL_HINT
+
+            raise UsageError(REFUSAL, REFUSAL_HINT)
         given = get_token(self.service, self.opt.token_stdin, self.opt.token_file)
         rows = self.detect()
         clients = self.choose_clients(rows)

@@ -74,6 +74,8 @@ def root(
 ) -> None:
     """Run the setup wizard (with no command), or one of the commands below."""
     refuse_token_argument(token)
+    if ctx.invoked_subcommand is None:
+        refuse_without_terminal(ctx, no_input)
     from dot_setup.wizard_flow import WizardOptions
 
     options = WizardOptions(
@@ -103,6 +105,26 @@ def root(
     OUT.command = "wizard"
     code = run_wizard(options)
     raise typer.Exit(code)
+
+
+def refuse_without_terminal(ctx: typer.Context, no_input: bool) -> None:
+    """A bare `dot-setup` with nobody to ask: exit 2 before importing the wizard."""
+    from dot_setup.terminal import interactive
+
+    answered = any(
+        getattr(ctx.get_parameter_source(p), "name", "DEFAULT") != "DEFAULT"
+        for p in ctx.params
+        if p not in ("version", "no_input", "token")
+    )
+    if not answered and not interactive(no_input):
+        raise UsageError(REFUSAL, REFUSAL_HINT)
+
+
+REFUSAL = "the wizard needs a terminal to ask its questions"
+REFUSAL_HINT = (
+    "answer them with flags (dot-setup --client ID --region us|eu --auth oauth|token "
+    "--new-token --yes), or use `dot-setup install` (see `dot-setup install --help`)"
+)
 
 
 def run_wizard(options: object, paths: object | None = None) -> int:

@@ -199,6 +199,8 @@ class Wizard:
         }
         labels["A custom server URL (self-hosted or local)"] = CUSTOM
         default_id = memory.get("region") or self.service.default_region
+        if default_id not in self.service.regions:  # a stale or hand-edited settings.json
+            default_id = self.service.default_region
         if memory.get("server_url"):
             default_id = CUSTOM
         default = next(k for k, v in labels.items() if v == default_id)

@@ -112,18 +112,25 @@ def ask_token(
             moved = switch_region(exc.region)
             if moved is not None:
                 target = moved
-                OUT.message(f"  {check_token(raw, target)}")
-                return TokenPlan(source=TokenSource(raw, "pasted")), target
+                try:  # the other region's server may refuse it too: one more failed try
+                    OUT.message(f"  {check_token(raw, target)}")
+                    return TokenPlan(source=TokenSource(raw, "pasted")), target
+                except (AuthError, TokenInputError) as again:
+                    _refused(again)
         except (AuthError, TokenInputError) as exc:
-            OUT.message(f"error: {exc.message}", "red")
-            if exc.hint:
-                OUT.message(f"hint: {exc.hint}")
+            _refused(exc)
         if attempt < PASTE_TRIES:
             OUT.message(f"Try again ({PASTE_TRIES - attempt} left), or press Ctrl-C to stop.")
     raise TokenInputError(
         f"no valid MCP token after {PASTE_TRIES} tries",
         "generate a new token in Dot (Settings > Integrations), or run `dot-setup` and choose to sign in",
     )
+
+
+def _refused(exc: AuthError | TokenInputError) -> None:
+    OUT.message(f"error: {exc.message}", "red")
+    if exc.hint:
+        OUT.message(f"hint: {exc.hint}")
 
 
 def non_interactive(source: TokenSource | None, new_token: bool, target: Target) -> TokenPlan:

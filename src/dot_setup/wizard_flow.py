@@ -1,8 +1,10 @@
 """The `dot-setup` wizard: detect → choose → token → preview → confirm → apply → verify → next.
 
 Every question has a flag (`WizardOptions`), so a script answers them all; without a terminal
-the wizard never prompts and a missing answer is exit 2 naming its flag. Nothing is written and
-no token is generated before the one confirmation; Ctrl-C before it changes nothing (exit 130).
+the wizard never prompts and a missing answer is exit 2 naming its flag. No client file is
+written and no token is generated before the one confirmation; Ctrl-C before it leaves every
+client file as it was (exit 130). Only dot-setup's own sign-in, made earlier to show which token
+a new one would revoke, is kept (it is the user's session, not a change to their clients).
 """
 
 from __future__ import annotations

@@ -74,12 +74,14 @@ def logout(where: Where, everywhere: bool) -> dict[str, Any]:
         OUT.message(f"Signed out of {len(issuers)} server(s).")
         return {"signed_out": issuers}
     target = target_for(where, paths)
-    session = Account(paths, target.url, target.region).logout()
+    account = Account(paths, target.url, target.region)
+    session = account.logout()
     if session is None:
         OUT.message(f"Not signed in to {target.url}: nothing to do.")
         return {"signed_out": []}
     OUT.message(
-        f"Signed out of {session.issuer} ({session.account}); its refresh token was revoked."
+        f"Signed out of {session.issuer} ({session.account})"
+        + ("; its refresh token was revoked." if account.revoked else ".")
     )
     return {"signed_out": [session.issuer]}
 
@@ -130,7 +132,8 @@ def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[
     write_atomic(output.absolute(), (token + "\n").encode(), 0o600, None)
     OUT.message(
         f"Created MCP token {mask(token)} for {status.get('owner', '')} "
-        f"({target.region.upper()}), valid until {date(int(body['expires_at']))}."
+        f"({str(body.get('region') or target.region).upper()}), "
+        f"valid until {date(int(body['expires_at']))}."
     )
     OUT.message(f"It was written to {output} (mode 0600); it is not shown again.")
     OUT.message(f"Use it with: dot-setup install --client ID --token-file {output}")

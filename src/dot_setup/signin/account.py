@@ -60,6 +60,7 @@ class Account:
         self._store = store
         self._disc: oauth.Discovery | None = None
         self.clock: Callable[[], float] = time.time
+        self.revoked = False  # set by logout(): did the server confirm the revocation?
 
     @property
     def store(self) -> Store:
@@ -122,21 +123,13 @@ class Account:
         disc = self.discovery()
         with oauth.client() as http:
             client_id = self._client_id(http, disc)
-            use_device = options.no_browser or (
-                options.browser is None
-                and not browser_available(self.paths.env, self.paths.os_name)
-            )
-            if use_device and disc.server.device_authorization_endpoint:
-                tokens = self._device(http, disc, client_id, options)
-            else:
-                tokens = oauth.authorize_loopback(
-                    http,
-                    disc,
-                    client_id,
-                    self._opener(options),
-                    timeout=options.timeout,
-                    clock=self.clock,
-                )
+            try:
+                tokens = self._sign_in(http, disc, client_id, options)
+            except oauth.UnknownClient:
+                # The server lost its registrations (a reset database): register again, once.
+                ClientCache(self.paths).drop(disc.server.issuer)
+                client_id = self._client_id(http, disc)
+                tokens = self._sign_in(http, disc, client_id, options)
         from dot_setup.signin import api
 
         for secret in (tokens.access_token, tokens.refresh_token):
@@ -157,6 +150,22 @@ class Account:
         )
         self.store.save(session)
         return session
+
+    def _sign_in(
+        self,
+        http: httpx2.Client,
+        disc: oauth.Discovery,
+        client_id: str,
+        options: SignInOptions,
+    ) -> oauth.Tokens:
+        use_device = options.no_browser or (
+            options.browser is None and not browser_available(self.paths.env, self.paths.os_name)
+        )
+        if use_device and disc.server.device_authorization_endpoint:
+            return self._device(http, disc, client_id, options)
+        return oauth.authorize_loopback(
+            http, disc, client_id, self._opener(options), timeout=options.timeout, clock=self.clock
+        )
 
     def _opener(self, options: SignInOptions) -> Callable[[str], None]:
         def open_url(url: str) -> None:
@@ -196,10 +205,11 @@ class Account:
         session = self.current()
         if session is None:
             return None
+        self.revoked = False
         try:
             disc = self.discovery()
             with oauth.client() as http:
-                oauth.revoke(http, disc, session.client_id, session.refresh_token)
+                self.revoked = oauth.revoke(http, disc, session.client_id, session.refresh_token)
         except DotSetupError as exc:  # offline logout still forgets the local session
             OUT.warn(f"the server was not told ({exc.message}); the sign-in is forgotten here")
         self.store.delete(session.issuer)

@@ -31,6 +31,10 @@ CLIENT_NAME = "dot-setup"
 TIMEOUT = httpx2.Timeout(15.0, connect=5.0)
 
 
+class UnknownClient(AuthError):
+    """The server no longer knows our cached client id (its registrations were reset)."""
+
+
 @dataclass(frozen=True)
 class AuthServer:
     issuer: str
@@ -230,6 +234,7 @@ def authorize_loopback(
         if disc.scope:
             params["scope"] = disc.scope
         url = f"{disc.server.authorization_endpoint}?{urlencode(params)}"
+        _probe(http, url)
         open_url(url)
         result = listener.wait(timeout)
     _check_callback(result, state, disc.server)
@@ -246,6 +251,19 @@ def authorize_loopback(
         },
     )
     return _tokens(resp, clock(), "the sign-in")
+
+
+def _probe(http: httpx2.Client, url: str) -> None:
+    """Ask the authorization endpoint first: a server that forgot our client answers with an
+    error page instead of a redirect, and the browser would show it while we wait in vain."""
+    try:
+        resp = http.get(url)
+    except httpx2.HTTPError:
+        return  # the browser will show what is wrong; discovery just reached this server
+    if resp.status_code in (400, 401) and (
+        "invalid_client" in resp.text or "Unknown client" in resp.text
+    ):
+        raise UnknownClient("the server does not know dot-setup's registration", "")
 
 
 def _check_callback(result: CallbackResult, state: str, server: AuthServer) -> None:
@@ -291,6 +309,8 @@ def start_device(http: httpx2.Client, disc: Discovery, client_id: str) -> Device
     if disc.scope:
         data["scope"] = disc.scope
     resp = _post(http, disc.server.device_authorization_endpoint, data=data)
+    if resp.status_code in (400, 401) and _error_code(resp) == "invalid_client":
+        raise UnknownClient("the server does not know dot-setup's registration", "")
     if resp.status_code != 200:
         raise AuthError(f"device sign-in could not start: {_oauth_error(resp)}", "")
     body = resp.json()

@@ -17,9 +17,11 @@ from dot_setup.terminal import interactive
 __all__ = ["interactive"]
 
 
-def token_region(service: ServiceProfile, token: str) -> str | None:
+def token_region(service: ServiceProfile, token: str | TokenSource | None) -> str | None:
     """MCP tokens carry their region after the prefix: dot_mcp_eu_... belongs to eu."""
-    if not service.token_prefix or not token.startswith(service.token_prefix):
+    if isinstance(token, TokenSource):
+        token = token.token
+    if not token or not service.token_prefix or not token.startswith(service.token_prefix):
         return None
     rest = token[len(service.token_prefix) :]
     region = rest.split("_", 1)[0]

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup import settings
-from dot_setup.common import Target, choose_server, interactive
+from dot_setup.common import Target, choose_server, interactive, token_region
 from dot_setup.console import OUT
 from dot_setup.errors import AuthError, NeedsInputError
 from dot_setup.paths import Paths
-from dot_setup.secrets import REDACT, mask
+from dot_setup.profiles.loader import get_service
+from dot_setup.secrets import REDACT, TokenSource, mask
 from dot_setup.signin.account import Account, SignInOptions
 from dot_setup.wizard_token import date
 
@@ -28,9 +29,9 @@ class Where:
     server_url: str | None = None
 
 
-def target_for(where: Where, paths: Paths) -> Target:
-    if where.region or where.server_url:
-        return choose_server(where.service, where.region, where.server_url, None)
+def target_for(where: Where, paths: Paths, token: TokenSource | None = None) -> Target:
+    if where.region or where.server_url or token_region(get_service(where.service), token):
+        return choose_server(where.service, where.region, where.server_url, token)
     memory = settings.remembered(paths, where.service)
     if memory.get("server_url"):
         return choose_server(where.service, None, memory["server_url"], None)
@@ -165,7 +166,7 @@ def token_status(where: Where, given: Any) -> dict[str, Any]:
     from dot_setup.signin import api
 
     paths = Paths.from_env()
-    target = target_for(where, paths)
+    target = target_for(where, paths, given)  # a dot_mcp_eu_ token names its region
     if given is not None:
         info = api.token_info(target.url, given.token)
         data = {

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup import settings
-from dot_setup.common import Target, allowed_auth, check_url, get_token, interactive
+from dot_setup.common import (
+    Target,
+    allowed_auth,
+    check_url,
+    get_token,
+    interactive,
+    token_region,
+)
 from dot_setup.console import OUT
 from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.install_flow import EntrySpec, changes_for, report_plan
@@ -185,7 +192,7 @@ class Wizard:
     def choose_target(self, given: TokenSource | None) -> Target:
         from dot_setup.common import choose_server
 
-        if self.opt.server_url or self.opt.region or given:
+        if self.opt.server_url or self.opt.region or token_region(self.service, given):
             return choose_server(self.service.id, self.opt.region, self.opt.server_url, given)
         memory = settings.remembered(self.paths, self.service.id)
         if not self.tty:

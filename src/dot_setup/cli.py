@@ -92,7 +92,7 @@ def run(argv: list[str] | None = None) -> int:
     except DotSetupError as exc:
         return _report(exc)
     except typer.Exit as exc:
-        return int(exc.exit_code)
+        return _interrupted() if exc.exit_code == ExitCode.INTERRUPTED else int(exc.exit_code)
     except typer.Abort:
         OUT.message("interrupted", "yellow")
         return int(ExitCode.INTERRUPTED)
@@ -104,7 +104,16 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
         return _crash(exc)
+    # typer turns Ctrl-C (KeyboardInterrupt) into Exit(130), which click's non-standalone
+    # main returns as a value: the notice must be printed here, not only in the except above.
+    if result == ExitCode.INTERRUPTED:
+        return _interrupted()
     return int(result or 0)
+
+
+def _interrupted() -> int:
+    OUT.message("interrupted: nothing more was changed", "yellow")
+    return int(ExitCode.INTERRUPTED)
 
 
 def main() -> None:

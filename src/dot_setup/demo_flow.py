@@ -160,6 +160,7 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
             OUT.message("  no questions asked (no terminal, or --yes): the demo answers them")
             options.clients = list(DEMO_CLIENTS)
             options.region = "us"
+            options.no_input = True  # every answer comes from these options, none from a prompt
             options.new_token = True
             options.yes = True
             options.show_diff = True

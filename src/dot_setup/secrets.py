@@ -18,6 +18,7 @@ from typing import TextIO
 from dot_setup.errors import TokenInputError
 
 _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_PREFIX = re.compile(r"^(?:[a-z]+_){1,3}")
 
 
 def mask(token: str) -> str:
@@ -26,7 +27,10 @@ def mask(token: str) -> str:
         return "*" * len(token)
     # Keep a recognisable prefix such as dot_mcp_eu_ (it tells the kind and region), and never
     # more than that: at least 16 characters stay hidden.
-    cut = token.rfind("_", 0, 12) + 1
+    # The prefix is up to three lowercase words, each ending in "_" (dot_mcp_us_), so a random
+    # part that itself starts with "_" is not taken for part of the prefix.
+    prefix = _PREFIX.match(token)
+    cut = len(prefix.group(0)) if prefix and len(prefix.group(0)) <= 12 else 0
     if cut == 0 or len(token) - cut - 4 < 16:
         cut = 4
     return f"{token[:cut]}…{token[-4:]}"

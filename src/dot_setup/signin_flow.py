@@ -32,19 +32,10 @@ class Where:
 def target_for(where: Where, paths: Paths, token: TokenSource | None = None) -> Target:
     if where.region or where.server_url or token_region(get_service(where.service), token):
         return choose_server(where.service, where.region, where.server_url, token)
-    memory = settings.remembered(paths, where.service)
-    if memory.get("server_url"):
-        return choose_server(where.service, None, memory["server_url"], None)
-    if memory.get("region"):
-        return choose_server(where.service, memory["region"], None, None)
+    last = settings.remembered_target(paths, where.service)
+    if last is not None:
+        return last
     return choose_server(where.service, None, None, None)  # names --region if ambiguous
-
-
-def _remember(paths: Paths, target: Target) -> None:
-    if target.region == "custom":
-        settings.remember(paths, target.service.id, server_url=target.url, region="")
-    else:
-        settings.remember(paths, target.service.id, region=target.region, server_url="")
 
 
 def login(where: Where, no_browser: bool) -> dict[str, Any]:
@@ -52,7 +43,7 @@ def login(where: Where, no_browser: bool) -> dict[str, Any]:
     target = target_for(where, paths)
     account = Account(paths, target.url, target.region)
     session = account.login(SignInOptions(no_browser=no_browser))
-    _remember(paths, target)
+    settings.remember_target(paths, target)
     OUT.message(f"Signed in to {session.issuer} as {session.account} ({session.region.upper()}).")
     OUT.message(f"The sign-in is kept in {account.store.location}; `dot-setup logout` removes it.")
     return {

@@ -28,7 +28,7 @@ from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.install_flow import EntrySpec, changes_for, report_plan
 from dot_setup.operations import Change, apply
 from dot_setup.paths import Paths
-from dot_setup.profiles.loader import get_client, get_service, load_clients
+from dot_setup.profiles.loader import get_client, get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
 from dot_setup.prompts import Prompter, default_prompter
 from dot_setup.secrets import TokenSource
@@ -127,7 +127,7 @@ class Wizard:
         pending = [c for c in outcome.changes if c.changed]
         if not pending and not outcome.manual:
             OUT.message("everything is already configured: nothing to write")
-            settings.remember(self.paths, self.service.id, **self._remembered(target))
+            settings.remember_target(self.paths, target)
             return 0
         if not self.confirm(pending, outcome.manual, tokens):
             OUT.message("nothing was changed")
@@ -139,7 +139,7 @@ class Wizard:
             outcome = self.plan(clients, target, auths, tokens.source)
         apply(outcome.changes, self.paths)
         outcome.target, outcome.token = target, tokens.source
-        settings.remember(self.paths, self.service.id, **self._remembered(target))
+        settings.remember_target(self.paths, target)
         from dot_setup.wizard_finish import finish
 
         return finish(outcome, self.paths, self.account_token(target))
@@ -196,10 +196,9 @@ class Wizard:
             return choose_server(self.service.id, self.opt.region, self.opt.server_url, given)
         memory = settings.remembered(self.paths, self.service.id)
         if not self.tty:
-            if memory.get("server_url"):
-                return choose_server(self.service.id, None, memory["server_url"], None)
-            if memory.get("region") in self.service.regions:
-                return choose_server(self.service.id, memory["region"], None, None)
+            last = settings.remembered_target(self.paths, self.service.id)
+            if last is not None:
+                return last
             raise NeedsInputError(
                 f"--region {'|'.join(self.service.regions)}", f"the {self.service.name} region"
             )
@@ -346,12 +345,3 @@ class Wizard:
             return token
         except Exception:
             return None
-
-    def _remembered(self, target: Target) -> dict[str, str]:
-        if target.region == CUSTOM:
-            return {"server_url": target.url, "region": ""}
-        return {"region": target.region, "server_url": ""}
-
-
-def all_clients() -> list[ClientProfile]:
-    return list(load_clients().values())

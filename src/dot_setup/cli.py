@@ -12,6 +12,7 @@ import typer
 
 from dot_setup.commands import (
     demo,
+    doctor,
     install,
     list_cmd,
     login,
@@ -42,7 +43,18 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (install, remove, list_cmd, show, restore, profiles_cmd, login, logout, token_cmd):
+for module in (
+    install,
+    remove,
+    list_cmd,
+    show,
+    restore,
+    doctor,
+    profiles_cmd,
+    login,
+    logout,
+    token_cmd,
+):
     app.add_typer(module.app)
 app.add_typer(serve.app)
 app.add_typer(demo.app)

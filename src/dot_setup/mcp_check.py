@@ -65,3 +65,42 @@ def _reason(exc: BaseException) -> str:
     from dot_setup.secrets import REDACT
 
     return REDACT(f"{type(exc).__name__}: {text}"[:200])
+
+
+def list_tools_stdio(
+    command: str, args: list[str], env: dict[str, str], timeout: float = 30.0
+) -> CheckResult:
+    """Start a stdio MCP server (a client's mcp-remote command, as written) and list its tools."""
+    import anyio
+
+    try:
+        return anyio.run(_list_tools_stdio, command, args, env, timeout)
+    except Exception as exc:
+        return CheckResult(False, reason=_reason(exc))
+
+
+async def _list_tools_stdio(
+    command: str, args: list[str], env: dict[str, str], timeout: float
+) -> CheckResult:
+    import tempfile
+
+    import anyio
+    from mcp.client import Client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=command, args=args, env=env)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:
+        try:
+            with anyio.fail_after(timeout):
+                async with Client(stdio_client(params, errlog=errlog)) as client:
+                    tools = (await client.list_tools()).tools
+        except Exception as exc:
+            errlog.seek(0)
+            tail = [line.strip() for line in errlog.read().splitlines() if line.strip()][-3:]
+            reason = _reason(exc)
+            if tail:
+                from dot_setup.secrets import REDACT
+
+                reason += " | " + REDACT(" / ".join(tail))[:300]
+            return CheckResult(False, reason=reason)
+    return CheckResult(True, tools=tuple(sorted(t.name for t in tools)))

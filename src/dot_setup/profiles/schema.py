@@ -105,6 +105,10 @@ class ClientProfile:
     targets: tuple[Target, ...] = ()
     shapes: Mapping[str, Shape] = field(default_factory=dict)
     header_env_syntax: str = ""
+    # The client's own setting for how long a tool call may take, named in timeout findings.
+    timeout_setting: str = ""
+    # Process names (as `ps` shows them) of a running client that reads its config at start.
+    processes: tuple[str, ...] = ()
     manual: Manual | None = None
     notes: str = ""
     source_file: str = ""
@@ -144,6 +148,7 @@ class ServiceProfile:
     docs_url: str
     clients: Mapping[str, ServiceClientRule] = field(default_factory=dict)
     source_file: str = ""
+    token_length: int = 0  # characters in a whole MCP token; 0: unknown (no truncation check)
 
 
 # --- validation helpers -------------------------------------------------------------------
@@ -358,6 +363,8 @@ def parse_client(data: Mapping[str, Any], source: str) -> ClientProfile:
         targets=targets,
         shapes=shapes,
         header_env_syntax=r.text("header_env_syntax", ""),
+        timeout_setting=r.text("timeout_setting", ""),
+        processes=r.strings("processes", ()),
         manual=_manual(manual_sub) if manual_sub is not None else None,
         notes=r.text("notes", ""),
         source_file=source,
@@ -430,6 +437,7 @@ def parse_service(data: Mapping[str, Any], source: str) -> ServiceProfile:
         token_url_param=r.text("token_url_param", ""),
         token_prefix=r.text("token_prefix", ""),
         api_token_prefix=r.text("api_token_prefix", ""),
+        token_length=r.get("token_length", int, 0),
         docs_url=r.text("docs_url"),
         clients=clients,
         source_file=source,

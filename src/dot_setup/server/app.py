@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -98,7 +99,7 @@ def build(
         expose_headers=["Mcp-Session-Id", "WWW-Authenticate"],
         max_age=600,
     )
-    app = _Lifespan(_AccessLog(inner), state, mcp, dict(passwords))
+    app = _Lifespan(_AccessLog(_DateHeader(inner, state)), state, mcp, dict(passwords))
     return DotServer(app, state)
 
 
@@ -115,6 +116,28 @@ class _Dispatch:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = self.mcp if is_mcp_path(scope.get("path", "")) else self.site
         await target(scope, receive, send)
+
+
+class _DateHeader:
+    """The Date header from the server's own clock (clients compare it with theirs; a test
+    clock moved forward shows up there as real clock skew)."""
+
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = formatdate(self.state.now(), usegmt=True).encode("latin-1")
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
 
 
 class _HostCheck:

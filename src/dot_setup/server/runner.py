@@ -126,6 +126,7 @@ def prepare(
                     lifespan="on",
                     timeout_graceful_shutdown=3,
                     server_header=False,
+                    date_header=False,  # set by the app, from the server's clock
                 )
             )
             logging.getLogger("uvicorn.access").addFilter(_no_uvicorn_access_log)

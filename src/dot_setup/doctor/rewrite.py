@@ -1,0 +1,68 @@
+"""The doctor's one way to repair an entry: write it again as dot-setup would, through the same
+planner and atomic, backed-up writer as `install`, keeping the entry's URL region, auth mode,
+token (or variable) and any settings of the user's own (a timeout, say) that dot-setup does not
+write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dot_setup.doctor.context import ClientState, Context
+from dot_setup.errors import DotSetupError
+from dot_setup.operations import Change, apply, plan
+from dot_setup.render import Connection, render_entry, shape_order
+
+
+def _known_keys(state: ClientState) -> set[str]:
+    keys: set[str] = set()
+    for shape in state.profile.shapes.values():
+        if isinstance(shape.entry, dict):
+            keys.update(shape.entry)
+    return keys
+
+
+def desired_entry(
+    ctx: Context, state: ClientState, url: str | None = None
+) -> tuple[dict[str, Any], str, bool]:
+    wiring = state.wiring
+    assert wiring is not None and state.entry is not None
+    if url is None:
+        region, _ = ctx.region_of(wiring.base_url)
+        url = region.url if region else wiring.base_url
+    token = wiring.token if wiring.token and not wiring.token_var else None
+    auth = "token" if (token or wiring.token_var) else "oauth"
+    conn = Connection(
+        service=ctx.service,
+        url=url,
+        auth=auth,
+        name=ctx.name,
+        token=token,
+        token_env=wiring.token_var,
+    )
+    stdio = wiring.transport in ("mcp-remote", "stdio")
+    transport = "stdio" if stdio else "http"
+    if not shape_order(state.profile, Connection(**{**conn.__dict__, "transport": transport})):
+        transport = "auto"
+    conn = Connection(**{**conn.__dict__, "transport": transport})
+    rendered = render_entry(state.profile, conn, ctx.paths.os_name)
+    extras = {k: v for k, v in state.entry.items() if k not in _known_keys(state)}
+    return {**rendered.entry, **extras}, rendered.shape, rendered.holds_secret
+
+
+def rewrite(ctx: Context, state: ClientState, url: str | None = None) -> str:
+    if state.target is None or state.path is None or state.entry is None:
+        raise DotSetupError(f"{state.profile.name} has no entry to rewrite", "")
+    entry, shape, holds_secret = desired_entry(ctx, state, url)
+    change = Change(
+        client=state.profile,
+        target=state.target,
+        path=state.path,
+        name=ctx.name,
+        entry=entry,
+        holds_secret=holds_secret,
+        shape=shape,
+        force=True,
+    )
+    done = apply(plan([change]), ctx.paths)[0]
+    backup = f" (backup {done.backup.id})" if done.backup else ""
+    return f"rewrote the '{ctx.name}' entry in {state.path}{backup}"

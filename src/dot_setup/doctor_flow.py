@@ -1,0 +1,196 @@
+"""The flow behind `dot-setup doctor`: build the context, pick the checks, run them, report,
+then with --fix apply the safe fixes and check again. Returns the exit code (0, or 1 with
+failures; warnings count only with --strict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dot_setup.console import OUT
+from dot_setup.doctor.context import Context, select_clients
+from dot_setup.doctor.model import Check, Outcome, Status
+from dot_setup.errors import NeedsInputError, UsageError
+from dot_setup.paths import Paths
+
+
+@dataclass
+class DoctorRequest:
+    ids: list[str] = field(default_factory=list)
+    clients: list[str] = field(default_factory=list)
+    service: str = "dot"
+    region: str | None = None
+    server_url: str | None = None
+    name: str | None = None
+    symptom: str | None = None
+    timeout: float = 10.0
+    list_only: bool = False
+    fix: bool = False
+    yes: bool = False
+    strict: bool = False
+    verbose: bool = False
+    interactive: bool = False
+
+
+def _server_url(request: DoctorRequest, paths: Paths) -> str:
+    from dot_setup.common import choose_server
+    from dot_setup.profiles.loader import get_service
+    from dot_setup.settings import remembered_target
+
+    if request.region or request.server_url:
+        return choose_server(request.service, request.region, request.server_url, None).url
+    remembered = remembered_target(paths, request.service)
+    if remembered is not None:
+        return remembered.url
+    service = get_service(request.service)
+    return service.regions[service.default_region].url
+
+
+def build_context(request: DoctorRequest, paths: Paths) -> Context:
+    from dot_setup.profiles.loader import get_client, get_service, load_clients
+
+    service = get_service(request.service)
+    wanted = [p.strip() for c in request.clients for p in c.split(",") if p.strip()]
+    for cid in wanted:
+        get_client(cid)  # an unknown id is a usage error naming the known ones
+    name = request.name or service.default_server_name
+    profiles = list(load_clients().values())
+    return Context(
+        paths=paths,
+        service=service,
+        name=name,
+        clients=select_clients(profiles, paths, name, wanted),
+        timeout=request.timeout,
+        server_url=_server_url(request, paths),
+    )
+
+
+def choose_checks(request: DoctorRequest, ctx: Context) -> list[Check]:
+    from dot_setup.doctor.registry import all_checks, select
+    from dot_setup.doctor.symptoms import find
+
+    checks = all_checks(ctx)
+    patterns = list(request.ids)
+    if request.symptom:
+        symptom = find(request.symptom)
+        if symptom is None:
+            raise UsageError(
+                f"no troubleshooting entry matches {request.symptom!r}",
+                "`dot-setup doctor --list` shows the messages it knows",
+            )
+        OUT.message(f"{symptom.message}: {symptom.causes}")
+        patterns += [p for p in symptom.checks if any(_matches(c.id, p) for c in checks)]
+    if request.clients and not patterns:
+        # --client narrows the run to those clients, plus what every client depends on.
+        return checks
+    return select(checks, patterns)
+
+
+def _matches(check_id: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(check_id, pattern)
+
+
+def list_checks(checks: list[Check]) -> None:
+    from dot_setup.doctor.symptoms import SYMPTOMS
+
+    rows = [
+        {"id": c.id, "title": c.title, "category": c.category, "fixable": c.fix is not None}
+        for c in checks
+    ]
+    if OUT.json_mode:
+        symptoms = [
+            {"message": s.message, "causes": s.causes, "checks": list(s.checks)} for s in SYMPTOMS
+        ]
+        OUT.envelope("ok", 0, {"checks": rows, "symptoms": symptoms}, [])
+        return
+    width = max(len(c.id) for c in checks)
+    for row in rows:
+        mark = "  (--fix)" if row["fixable"] else ""
+        OUT.result(f"{row['id']:<{width}}  {row['title']}{mark}")
+    OUT.result("")
+    OUT.result("Messages from the connect guide (dot-setup doctor --symptom TEXT):")
+    for s in SYMPTOMS:
+        OUT.result(f'  "{s.message}": {", ".join(s.checks)}')
+
+
+def exit_code(outcomes: list[Outcome], strict: bool) -> int:
+    bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
+    return 1 if any(o.result.status in bad for o in outcomes) else 0
+
+
+def run_doctor(request: DoctorRequest) -> int:
+    from dot_setup.doctor import report
+    from dot_setup.doctor.runner import run_checks
+
+    if request.fix and not request.yes and not request.interactive:
+        raise NeedsInputError("--yes", "confirmation to apply the fixes (no terminal to ask in)")
+    if request.timeout <= 0:
+        raise UsageError(
+            f"--timeout {request.timeout:g} is not a positive number of seconds",
+            "e.g. --timeout 10",
+        )
+    paths = Paths.from_env()
+    ctx = build_context(request, paths)
+    checks = choose_checks(request, ctx)
+    if request.list_only:
+        list_checks(checks)
+        return 0
+    names = {s.profile.id: s.profile.name for s in ctx.clients}
+    OUT.message(f"Checking {len(checks)} things for {len(ctx.clients)} client(s)…")
+    outcomes = run_checks(checks, ctx, _slow_notice)
+    fixes: list[dict[str, str]] = []
+    if request.fix:
+        outcomes, fixes = _fix(request, paths, checks, outcomes, names)
+    code = exit_code(outcomes, request.strict)
+    if OUT.json_mode:
+        data = {**report.as_data(outcomes), "fixes": fixes, "strict": request.strict}
+        OUT.envelope("ok" if code == 0 else "fail", code, data, [])
+    else:
+        report.render(outcomes, names, request.verbose)
+    return code
+
+
+def _slow_notice(ids: list[str]) -> None:
+    OUT.message(f"still checking: {', '.join(ids[:4])}{' …' if len(ids) > 4 else ''}")
+
+
+def _fix(
+    request: DoctorRequest,
+    paths: Paths,
+    checks: list[Check],
+    outcomes: list[Outcome],
+    names: dict[str, str],
+) -> tuple[list[Outcome], list[dict[str, str]]]:
+    from dot_setup.doctor import report
+    from dot_setup.doctor.fixes import apply_fixes, fixable
+    from dot_setup.doctor.runner import run_checks
+
+    todo = fixable(outcomes)
+    if not todo:
+        OUT.message("nothing here that --fix can repair safely")
+        return outcomes, []
+    if not OUT.json_mode:
+        report.render(outcomes, names, request.verbose)
+        OUT.result("")
+
+    def confirm(outcome: Outcome) -> bool:
+        fix = outcome.result.remediation
+        assert fix is not None
+        question = f"{outcome.check.id}: {fix.text}?"
+        if request.yes:
+            OUT.message(f"fixing {question[:-1]}")
+            return True
+        from dot_setup.prompts import default_prompter
+
+        return default_prompter().confirm(question, default=True)
+
+    done = apply_fixes(todo, lambda: build_context(request, paths), confirm)
+    for item in done:
+        style = {"applied": "green", "failed": "red"}.get(item.status, "")
+        OUT.message(f"  {item.status}: {item.id}: {item.message}", style)
+    OUT.message("Checking again…")
+    ctx = build_context(request, paths)
+    again = [c for c in choose_checks(request, ctx)]
+    outcomes = run_checks(again, ctx)
+    return outcomes, [d.as_json() for d in done]

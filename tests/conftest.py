@@ -66,7 +66,9 @@ class _Tripwire:
                 self.check(path, "open")
         elif event in ("os.rename", "os.replace"):
             self.check(args[1], event)
-        elif event in ("os.mkdir", "os.remove", "os.rmdir", "os.chmod", "os.symlink"):
+        elif event == "os.symlink":
+            self.check(args[1], event)  # (target, link path): the link is what gets written
+        elif event in ("os.mkdir", "os.remove", "os.rmdir", "os.chmod"):
             self.check(args[0], event)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,24 +30,40 @@ class Regions:
 
 
 @pytest.fixture(autouse=True)
-def doctor_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def doctor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A browser is 'available' (BROWSER), no keyring, no proxies, the file credential store."""
     monkeypatch.setenv("BROWSER", "true")
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("DOT_SETUP_CREDENTIAL_STORE", "file")
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-                "NO_PROXY", "no_proxy", "SSH_CONNECTION", "SSH_TTY", "MCP_REMOTE_CONFIG_DIR"):
+    for var in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+        "MCP_REMOTE_CONFIG_DIR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(REDACT, "secrets", set())
+    # Temporary files (the live check's stderr capture) go under the test's own folder.
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
 
 
 @pytest.fixture
 def regions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Regions]:
     """Both regions, live on 127.0.0.1; DOT_SETUP_REGION_URLS points the Dot regions at them."""
-    with LiveServer(tmp_path / "us-server", region="us") as us, LiveServer(
-        tmp_path / "eu-server", region="eu"
-    ) as eu:
+    with (
+        LiveServer(tmp_path / "us-server", region="us") as us,
+        LiveServer(tmp_path / "eu-server", region="eu") as eu,
+    ):
         monkeypatch.setenv("DOT_SETUP_REGION_URLS", f"us={us.mcp_url},eu={eu.mcp_url}")
         from dot_setup.profiles import loader
 

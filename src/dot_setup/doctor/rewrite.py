@@ -8,13 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from dot_setup.doctor.context import ClientState, Context
+from dot_setup.doctor.wiring import HEADER_KEYS, URL_KEYS, VAR_KEYS
 from dot_setup.errors import DotSetupError
 from dot_setup.operations import Change, apply, plan
 from dot_setup.render import Connection, render_entry, shape_order
 
+# How an entry connects: replaced by the rewrite, never kept as a user's own setting (a `url`
+# left beside the new `command` would make the entry ambiguous to the client).
+CONNECTION_KEYS = {*URL_KEYS, *HEADER_KEYS, *VAR_KEYS, "command", "cmd", "args", "type"}
+
 
 def _known_keys(state: ClientState) -> set[str]:
-    keys: set[str] = set()
+    keys: set[str] = set(CONNECTION_KEYS)
     for shape in state.profile.shapes.values():
         if isinstance(shape.entry, dict):
             keys.update(shape.entry)

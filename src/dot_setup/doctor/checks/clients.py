@@ -57,13 +57,16 @@ def _fits(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
 
 
 def _match(ctx: Context, state: ClientState) -> str:
-    urls = {rid: r.url for rid, r in ctx.service.regions.items()}
+    """How dot-setup would have written this entry, or "". A legacy SSE URL in an entry of the
+    right shape counts as the right shape: the URL check reports (and fixes) the URL."""
     assert state.entry is not None
-    for region, how, entry in expected_entries(
-        state.profile, ctx.service, ctx.name, ctx.paths.os_name, urls
-    ):
-        if _fits(state.entry, entry):
-            return f"{region}, {how}"
+    regions = ctx.service.regions.values()
+    for urls in ({r.id: r.url for r in regions}, {r.id: r.sse_url for r in regions if r.sse_url}):
+        for region, how, entry in expected_entries(
+            state.profile, ctx.service, ctx.name, ctx.paths.os_name, urls
+        ):
+            if _fits(state.entry, entry):
+                return f"{region}, {how}"
     return ""
 
 

@@ -177,9 +177,25 @@ def _http(probe: Probe, url: str, deadline: float, env: dict[str, str]) -> None:
 
     stage, started = probe.stages["http"], time.monotonic()
     budget = _left(deadline)
+    # trust_env=False (the proxy is chosen above) would also drop SSL_CERT_FILE/SSL_CERT_DIR,
+    # which the TLS stage and dot-setup's own HTTP calls honour: trust what they trust.
+    cafile, capath = env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None
+    try:
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=cafile, capath=capath)
+            if probe.https and (cafile or capath)
+            else True
+        )
+    except (OSError, ssl.SSLError) as exc:
+        stage.ok, stage.detail = False, f"SSL_CERT_FILE/SSL_CERT_DIR cannot be loaded: {exc}"
+        _timed(stage, started)
+        return
     try:
         with httpx2.Client(
-            timeout=httpx2.Timeout(budget), proxy=probe.via_proxy or None, trust_env=False
+            timeout=httpx2.Timeout(budget),
+            proxy=probe.via_proxy or None,
+            trust_env=False,
+            verify=verify,
         ) as http:
             resp = http.get(url, headers={"Accept": "application/json, text/event-stream"})
         probe.local_time = time.time()

@@ -99,7 +99,8 @@ def _ask_server(ctx: Context, token: str, url: str, client_id: str) -> Result:
             f"{shown} is a sign-in (OAuth) access token that expires within the hour",
             new_token_fix(client_id),
         )
-    left = info.expires_at - time.time()
+    # The server enforces the expiry by its own clock (the Date header), not this machine's.
+    left = info.expires_at - (probe_of(ctx, url).server_time or time.time())
     summary = f"MCP token {info.display} of {info.owner} ({info.region.upper()})"
     if left < EXPIRY_WARN_DAYS * 86400:
         return warned(
@@ -151,7 +152,11 @@ def check_signin(ctx: Context) -> Result:
     try:
         me = api.me(url, token)
     except DotSetupError as exc:
-        return warned(f"dot-setup's sign-in was refused: {exc.message}", relogin)
+        return warned(
+            f"dot-setup's sign-in was refused: {exc.message}",
+            relogin,
+            *([exc.hint] if exc.hint else []),
+        )
     return passed(f"dot-setup is signed in as {me.get('email', session.account)}")
 
 

@@ -52,9 +52,12 @@ def stage_check(stage: str) -> Callable[[Context], Result]:
         if bad:
             probe, st = bad[0]
             details = [f"{p.url}: {s.detail}" for p, s in results if s.detail]
-            what = f"{stage.upper()} to {probe.host} failed: {st.detail}"
+            # Behind a proxy, DNS and TCP are those of the proxy: say so.
+            proxied = probe.via_proxy and stage in ("dns", "tcp")
+            target = f"the proxy for {probe.host}" if proxied else probe.host
+            what = f"{stage.upper()} to {target} failed: {st.detail}"
             if st.timed_out:
-                what = f"{stage.upper()} to {probe.host} timed out after {ctx.timeout:g} s: {st.detail}"
+                what = f"{stage.upper()} to {target} timed out after {ctx.timeout:g} s: {st.detail}"
             return failed(
                 what, _fix(ctx, stage, probe), *details, stage=stage, timed_out=st.timed_out
             )

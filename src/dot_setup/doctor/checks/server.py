@@ -60,12 +60,13 @@ def check_endpoint(ctx: Context) -> Result:
         else:
             problems.append(f"{url} → {probe.status} {challenge[:80]}".rstrip())
     if problems:
+        name, regions = ctx.service.name, ctx.service.regions
+        urls = " or ".join(f"{r.url} ({r.id.upper()})" for r in regions.values())
         return failed(
             problems[0],
             Remediation(
-                "verify the Dot URL: it is https://app.getdot.ai/ai/mcp (US) or"
-                " https://eu.getdot.ai/ai/mcp (EU), the host you sign in to Dot with",
-                ("dot-setup install --client ID --region us|eu",),
+                f"verify the {name} URL: it is {urls}, the host you sign in to {name} with",
+                (f"dot-setup install --client ID --region {'|'.join(regions)}",),
             ),
             *problems[1:],
             *fine,

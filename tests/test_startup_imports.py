@@ -42,6 +42,8 @@ print('HEAVY', heavy, 'EXIT', code, file=sys.stderr)
         ["token", "status", "--help"],
         ["demo", "--help"],
         ["--client", "cursor", "--region", "us", "--dry-run"],
+        ["doctor", "--help"],
+        ["doctor", "--list"],
     ],
     ids=lambda a: " ".join(a) or "bare",
 )

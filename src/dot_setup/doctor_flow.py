@@ -123,8 +123,12 @@ def run_doctor(request: DoctorRequest) -> int:
     from dot_setup.doctor import report
     from dot_setup.doctor.runner import run_checks
 
-    if request.fix and not request.yes and not request.interactive:
-        raise NeedsInputError("--yes", "confirmation to apply the fixes (no terminal to ask in)")
+    if request.fix and not request.yes and not request.interactive and not request.list_only:
+        refused = NeedsInputError(
+            "--yes", "confirmation to apply the fixes (no terminal to ask in)"
+        )
+        refused.hint = "run it in a terminal to be asked first; see `dot-setup doctor --help`"
+        raise refused
     if request.timeout <= 0:
         raise UsageError(
             f"--timeout {request.timeout:g} is not a positive number of seconds",

@@ -23,7 +23,7 @@ GRACE = 0.5  # on top of a check's own limit: its network calls use the same lim
 def _guarded(check: Check, ctx: Context, box: list[Outcome]) -> None:
     started = time.monotonic()
     try:
-        result = check.run(ctx)
+        result = _redacted(check.run(ctx))
     except Exception as exc:  # a broken check is a finding of its own, not a crash
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
@@ -32,7 +32,7 @@ def _guarded(check: Check, ctx: Context, box: list[Outcome]) -> None:
             REDACT(f"the check itself failed: {type(exc).__name__}: {exc}")[:300],
             (f"at {where}",),
         )
-    box.append(Outcome(check, _redacted(result), int((time.monotonic() - started) * 1000)))
+    box.append(Outcome(check, result, int((time.monotonic() - started) * 1000)))
 
 
 def _redacted(result: Result) -> Result:

@@ -52,7 +52,12 @@ def check_config(ctx: Context, state: ClientState) -> Result:
 
 
 def _fits(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
-    """The entry holds everything dot-setup would write (extra settings of the user's are fine)."""
+    """The entry holds everything dot-setup would write. Extra settings of the user's (a
+    timeout) are fine; an extra way to connect (headers beside an OAuth url) is another shape."""
+    from dot_setup.doctor.rewrite import CONNECTION_KEYS
+
+    if any(k in CONNECTION_KEYS and k not in desired for k in existing):
+        return False
     return all(k in existing and entry_matches(existing[k], desired[k], SENTINEL) for k in desired)
 
 

@@ -26,5 +26,9 @@ def test_healthy_token_and_oauth_setup_passes(regions: Regions, fake_home: Path)
 
     shown = human()
     assert shown.code == 0
-    assert shown.out.strip().splitlines()[-1].startswith(f"{env['data']['counts']['pass']} passed, 0 warnings, 0 failed")
+    assert (
+        shown.out.strip()
+        .splitlines()[-1]
+        .startswith(f"{env['data']['counts']['pass']} passed, 0 warnings, 0 failed")
+    )
     assert token not in shown.out + shown.err

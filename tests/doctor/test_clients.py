@@ -195,8 +195,10 @@ def test_claude_desktop_url_entry_fails_and_fix_writes_mcp_remote_keeping_the_re
 
 
 def test_codex_extra_setting_passes_and_survives_the_url_fix(
-    offline: None, fake_home: Path, monkeypatch: pytest.MonkeyPatch
+    regions: Regions, fake_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A live server: the SSE URL is fixed only where Streamable HTTP answers.
+    us, us_sse = regions.us.mcp_url, regions.us.sse_url
     path = fake_home / ".codex" / "config.toml"
     write(path, 'model = "o5"\n')
     install("--client", "codex", "--region", "us", "--token-ref", "env:DOT_MCP_TOKEN")
@@ -216,7 +218,7 @@ def test_codex_extra_setting_passes_and_survives_the_url_fix(
     assert entry["summary"].startswith("'dot' entry as Codex CLI reads it"), entry
 
     # The same entry on the legacy SSE URL: --fix rewrites it and keeps the setting.
-    write(path, text.replace(f'url = "{US}"', f'url = "{US_SSE}"'))
+    write(path, text.replace(f'url = "{us}"', f'url = "{us_sse}"'))
     before = path.read_bytes()
     code, env, err = doctor("client.codex.url")
     assert check(env, "client.codex.url")["status"] == "fail"
@@ -237,13 +239,15 @@ def test_codex_extra_setting_passes_and_survives_the_url_fix(
 
 
 def test_legacy_sse_url_fails_and_fix_points_at_streamable_http(
-    offline: None, fake_home: Path, token: str, monkeypatch: pytest.MonkeyPatch
+    regions: Regions, fake_home: Path, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A live server: the SSE URL is fixed only where Streamable HTTP answers.
+    us, us_sse = regions.us.mcp_url, regions.us.sse_url
     path = cursor_json(fake_home)
     write(path, '{"mcpServers": {"other": {"command": "uvx", "args": ["other-server"]}}}\n')
     install("--client", "cursor", "--region", "us", "--token-stdin", stdin=token)
     text = path.read_text(encoding="utf-8")
-    write(path, text.replace(f'"{US}"', f'"{US_SSE}"'))
+    write(path, text.replace(f'"{us}"', f'"{us_sse}"'))
     before = path.read_bytes()
     new_process(monkeypatch)
 
@@ -253,7 +257,7 @@ def test_legacy_sse_url_fails_and_fix_points_at_streamable_http(
     assert code == 1, err
     assert url["status"] == "fail", url
     assert url["summary"] == (
-        f"{US_SSE} is the legacy SSE endpoint; the US Streamable HTTP URL is {US}"
+        f"{us_sse} is the legacy SSE endpoint; the US Streamable HTTP URL is {us}"
     )
     assert url["remediation"]["commands"] == ["dot-setup doctor --fix client.cursor.url"]
     assert url["remediation"]["auto_fixable"] is True
@@ -803,3 +807,24 @@ def test_client_option_limits_client_checks_to_that_client(
     assert "client.cursor.live" in per_client and "env.node" in ids
     assert check(env, "client.cursor.live")["status"] == "pass"
     no_secret(token, env, err)
+
+
+def test_legacy_sse_url_is_kept_while_streamable_http_does_not_answer(
+    offline: None, fake_home: Path, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = cursor_json(fake_home)
+    install("--client", "cursor", "--region", "us", "--token-stdin", stdin=token)
+    write(path, path.read_text(encoding="utf-8").replace(f'"{US}"', f'"{US_SSE}"'))
+    before = path.read_bytes()
+    new_process(monkeypatch)
+
+    code, env, err = doctor("client.cursor.url", "--timeout", "2")
+
+    url = check(env, "client.cursor.url")
+    assert code == 0, err
+    assert url["status"] == "warn", url
+    assert "did not answer here: keep SSE until it does" in url["summary"]
+    assert url["remediation"]["auto_fixable"] is False
+    _code, env, _err = fix("client.cursor.url")
+    assert env["data"]["fixes"] == []
+    assert path.read_bytes() == before

@@ -130,6 +130,15 @@ def check_url(ctx: Context, state: ClientState) -> Result:
             ),
         )
     if sse:
+        from dot_setup.doctor.probe import probe_of
+
+        modern = probe_of(ctx, region.url)
+        if not (modern.reachable and modern.status == 401):
+            return warned(
+                f"{url} is the legacy SSE endpoint, and Streamable HTTP at {region.url} did not"
+                " answer here: keep SSE until it does",
+                Remediation("run the doctor again once the server answers", ("dot-setup doctor",)),
+            )
         return failed(
             f"{url} is the legacy SSE endpoint; the {region.id.upper()} Streamable HTTP URL is {region.url}",
             Remediation(

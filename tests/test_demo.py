@@ -48,4 +48,10 @@ def test_demo_runs_the_whole_flow_without_a_terminal(tmp_path: Path, fake_home: 
     assert "connected with MCP token dot_mcp_us_…" in err and "5 tools" in err
     assert "connected with your dot-setup sign-in" in err
     assert f"Everything it wrote is under {sandbox}" in out
+    # It ends with the doctor on what it wrote: every client's entry checked, nothing failed.
+    assert "Then `dot-setup doctor` checks the result" in err
+    for client in ("claude-code", "codex", "cursor", "gemini-cli"):
+        assert f"✓ client.{client}.entry: 'dot' entry as" in out, out
+    counts = next(line for line in out.splitlines() if " passed, " in line)
+    assert ", 0 failed, " in counts and "check error" not in counts, counts
     assert not any(fake_home.iterdir()), "the demo wrote into the real (fake) home"

@@ -167,8 +167,19 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
         OUT.message("")
         with environment(demo_env(root, home, urls)):
             code = Wizard(options, Paths.from_env()).run()
+            if code == 0:
+                code = check_with_doctor()
     summary(root, home)
     return code
+
+
+def check_with_doctor() -> int:
+    """End the demo the way a user ends a setup: `dot-setup doctor` on what was written."""
+    from dot_setup.doctor_flow import DoctorRequest, run_doctor
+
+    OUT.message("")
+    OUT.message("Then `dot-setup doctor` checks the result (as you would on your own machine):")
+    return run_doctor(DoctorRequest(interactive=False))
 
 
 def summary(root: Path, home: Path) -> None:

@@ -828,3 +828,17 @@ def test_legacy_sse_url_is_kept_while_streamable_http_does_not_answer(
     _code, env, _err = fix("client.cursor.url")
     assert env["data"]["fixes"] == []
     assert path.read_bytes() == before
+
+
+def test_sandbox_home_skips_the_restart_check(
+    offline: None, fake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With DOT_SETUP_HOME (the demo's sandbox) a running Cursor does not read these files."""
+    monkeypatch.setenv("DOT_SETUP_HOME", str(fake_home))
+    write(cursor_json(fake_home), '{"mcpServers": {}}\n')
+
+    _code, env, _err = doctor("--client", "cursor", "client.cursor.restart")
+
+    restart = check(env, "client.cursor.restart")
+    assert restart["status"] == "skip", restart
+    assert "sandbox home" in restart["summary"]

@@ -347,6 +347,8 @@ def check_restart(ctx: Context, state: ClientState) -> Result:
 
     if not state.profile.processes:
         return skipped(f"{state.profile.name} reloads its config by itself or per session")
+    if ctx.env.get("DOT_SETUP_HOME"):
+        return skipped("a sandbox home (DOT_SETUP_HOME): running clients do not read these files")
     if state.path is None or not state.path.exists():
         return skipped("no config file")
     started = running_since(state.profile.processes)

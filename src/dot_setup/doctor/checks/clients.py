@@ -45,7 +45,8 @@ def check_config(ctx: Context, state: ClientState) -> Result:
             " position, or put back the copy dot-setup saved before its last change",
             (f"dot-setup restore --client {state.profile.id}",),
         )
-        return failed(f"{where}", fix, err.hint or "", path=str(state.path))
+        # The error's own hint speaks of install's --force; here the remediation says it all.
+        return failed(where, fix, path=str(state.path))
     if not state.exists:
         return skipped(f"no config file yet ({state.path})")
     return passed(f"{state.path} parses", path=str(state.path))

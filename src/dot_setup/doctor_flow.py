@@ -65,7 +65,7 @@ def build_context(request: DoctorRequest, paths: Paths) -> Context:
 
 
 def choose_checks(request: DoctorRequest, ctx: Context) -> list[Check]:
-    from dot_setup.doctor.registry import all_checks, select
+    from dot_setup.doctor.registry import all_checks, matches, select
     from dot_setup.doctor.symptoms import find
 
     checks = all_checks(ctx)
@@ -78,17 +78,11 @@ def choose_checks(request: DoctorRequest, ctx: Context) -> list[Check]:
                 "`dot-setup doctor --list` shows the messages it knows",
             )
         OUT.message(f"{symptom.message}: {symptom.causes}")
-        patterns += [p for p in symptom.checks if any(_matches(c.id, p) for c in checks)]
+        patterns += [p for p in symptom.checks if any(matches(c.id, p) for c in checks)]
     if request.clients and not patterns:
         # --client narrows the run to those clients, plus what every client depends on.
         return checks
     return select(checks, patterns)
-
-
-def _matches(check_id: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatchcase(check_id, pattern)
 
 
 def list_checks(checks: list[Check]) -> None:

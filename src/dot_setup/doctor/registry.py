@@ -22,30 +22,23 @@ def all_checks(ctx: Context) -> list[Check]:
     return found + per_client
 
 
+def matches(check_id: str, pattern: str) -> bool:
+    """An exact id, a prefix like `client.cursor`, or a glob like `client.*.token`."""
+    return (
+        check_id == pattern
+        or check_id.startswith(pattern + ".")
+        or fnmatch.fnmatchcase(check_id, pattern)
+    )
+
+
 def select(checks: list[Check], patterns: list[str]) -> list[Check]:
-    """Checks whose id matches one of the patterns (exact, a prefix like `client.cursor`, or a glob)."""
+    """Checks whose id matches one of the patterns."""
     if not patterns:
         return checks
-    chosen = []
-    for check in checks:
-        for pattern in patterns:
-            if (
-                check.id == pattern
-                or check.id.startswith(pattern + ".")
-                or fnmatch.fnmatchcase(check.id, pattern)
-            ):
-                chosen.append(check)
-                break
-    unknown = [
-        p
-        for p in patterns
-        if not any(
-            c.id == p or c.id.startswith(p + ".") or fnmatch.fnmatchcase(c.id, p) for c in checks
-        )
-    ]
+    unknown = [p for p in patterns if not any(matches(c.id, p) for c in checks)]
     if unknown:
         raise UsageError(
             f"no check named {', '.join(unknown)}",
             "`dot-setup doctor --list` shows every check id",
         )
-    return chosen
+    return [c for c in checks if any(matches(c.id, p) for p in patterns)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dot_setup.doctor.checks.auth import judge_token
@@ -274,11 +275,10 @@ def check_launcher(ctx: Context, state: ClientState) -> Result:
     if wiring.transport not in ("mcp-remote", "stdio"):
         return skipped("connects over HTTP: no local command")
     command, _ = _launcher(state)
-    found = ctx.paths.which(command) if os.sep not in command else None
     if os.sep in command:
-        from pathlib import Path
-
-        found = Path(command) if Path(command).is_file() else None
+        found: Path | None = Path(command) if Path(command).is_file() else None
+    else:
+        found = ctx.paths.which(command)
     if found is None:
         return failed(
             f"{command} is not on PATH: {state.profile.name} fails with 'spawn {command} ENOENT'",

@@ -6,6 +6,7 @@ Read-only: it looks at paths and PATH through `Paths`, so a fake home in tests (
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ class Detection:
     evidence: tuple[str, ...]
 
 
+def _present(path: Path) -> bool:
+    """Something is there. Unlike Path.exists(), a folder on the way that we may not search
+    (EACCES) answers no instead of raising: detection must survive an unreadable folder."""
+    return os.path.exists(path)  # noqa: PTH110
+
+
 def target_path(target: Target, paths: Paths) -> Path | None:
     """The config file for this OS, honouring the client's own env overrides (CODEX_HOME...)."""
     for var, template in target.env_paths.items():
@@ -27,7 +34,7 @@ def target_path(target: Target, paths: Paths) -> Path | None:
             return paths.expand(template)
     for template in target.prefer_existing:
         candidate = paths.expand(template)
-        if candidate.exists():
+        if _present(candidate):
             return candidate
     chosen = target.paths.get(paths.os_name) or target.paths.get("all")
     return paths.expand(chosen) if chosen else None
@@ -38,7 +45,7 @@ def detect(profile: ClientProfile, paths: Paths) -> Detection:
     templates = [*profile.detect.paths.get("all", ()), *profile.detect.paths.get(paths.os_name, ())]
     for template in templates:
         candidate = paths.expand(template)
-        if candidate.exists():
+        if _present(candidate):
             evidence.append(str(candidate))
     for name in profile.detect.executables:
         found = paths.which(name)
@@ -48,6 +55,6 @@ def detect(profile: ClientProfile, paths: Paths) -> Detection:
         if target.scope != "user":
             continue
         path = target_path(target, paths)
-        if path is not None and path.exists() and str(path) not in evidence:
+        if path is not None and _present(path) and str(path) not in evidence:
             evidence.append(str(path))
     return Detection(client=profile, installed=bool(evidence), evidence=tuple(evidence))

@@ -84,6 +84,12 @@ class WriteError(DotSetupError):
     code = "write_failed"
 
 
+class FileAccessError(DotSetupError):
+    """A file cannot be read safely: not a regular file, too large, unreadable, a symlink loop."""
+
+    code = "file_access"
+
+
 class NetworkError(DotSetupError):
     """A server could not be reached or did not answer in time."""
 

@@ -1,5 +1,8 @@
 """Writing other programs' config files without ever leaving them torn or lost.
 
+- Only regular files: a FIFO, a device node, a socket or a folder at a config path (also behind
+  a symlink) is refused before it is opened for reading, never replaced. Reads are bounded in
+  size (a never-ending file is refused, not read into memory) and cannot block.
 - Atomic: a temp file in the same directory, fsync, then `os.replace`; a crash at any moment
   leaves the old file or the new one. The directory is fsynced so the rename survives power loss.
 - Through symlinks: the link's target is replaced, the link stays (dotfile managers rely on it).
@@ -14,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -23,26 +27,171 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dot_setup.errors import ConfigParseError, WriteError
+from dot_setup.errors import ConfigParseError, FileAccessError, WriteError
 from dot_setup.paths import Paths
 
 CAS_ATTEMPTS = 5
 LOCK_TIMEOUT_S = 30.0
 
 
-def read_bytes(path: Path) -> bytes | None:
+# ~/.claude.json grows to tens of MB; nothing a client reads is anywhere near this. The cap turns a
+# runaway or never-ending file into a clear refusal instead of a MemoryError.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused right after the fstat).
+# O_NOCTTY: a terminal device must never become our controlling terminal.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a file-system object is, in words, for a refusal."""
+    return next((word for test, word in _KINDS if test(mode)), "not a regular file")
+
+
+def _name(path: Path, label: Path | None) -> str:
+    if label is None or str(label) == str(path):
+        return str(path)
+    return f"{label} (a symlink to {path})"
+
+
+def _access_error(path: Path, label: Path | None, exc: OSError) -> FileAccessError:
+    name = _name(path, label)
+    if exc.errno == errno.ELOOP:
+        return FileAccessError(f"{name}: the symlinks loop", "fix or remove the symlink")
+    if isinstance(exc, NotADirectoryError):
+        return FileAccessError(f"{name}: a parent of it is a file, not a folder", "move it aside")
+    if isinstance(exc, PermissionError):
+        return FileAccessError(
+            f"{name}: permission denied", "check the owner and mode of the file and its folders"
+        )
+    return FileAccessError(f"{name}: {exc.strerror or exc}", "check the path")
+
+
+def _refuse_kind(path: Path, label: Path | None, mode: int) -> FileAccessError:
+    return FileAccessError(
+        f"{_name(path, label)} is {kind_of(mode)}, not a regular file",
+        "dot-setup reads and changes only regular files; put a regular file there",
+    )
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES, label: Path | None = None) -> bytes | None:
+    """A regular file's bytes, None if it does not exist; anything else is refused.
+
+    Bounded in time and size: a FIFO, a device node, a socket or a directory (also behind a
+    symlink) is refused before it is read, so nothing can block on it or read forever, and a
+    file larger than `limit` is refused. `label` is the name the user knows the file by (the
+    symlink), for messages.
+    """
     try:
-        return path.read_bytes()
+        before = os.stat(path)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise WriteError(f"{path} is a directory, expected a file", "move it aside") from None
-    except NotADirectoryError:
-        raise WriteError(
-            f"{path}: a parent of it is a file, not a folder", "move it aside"
-        ) from None
-    except PermissionError:
-        raise WriteError(f"{path}: permission denied", "check the file's owner and mode") from None
+    except OSError as exc:
+        raise _access_error(path, label, exc) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise _refuse_kind(path, label, before.st_mode)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _access_error(path, label, exc) from None
+    try:
+        st = os.fstat(fd)  # what was opened, not what the name pointed to a moment ago
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse_kind(path, label, st.st_mode)
+        chunks: list[bytes] = []
+        total, want = 0, min(st.st_size, limit) + 1
+        while True:
+            chunk = os.read(fd, max(1, min(want, limit + 1 - total)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise FileAccessError(
+                    f"{_name(path, label)} is larger than {limit // (1024 * 1024) or limit} "
+                    f"{'MiB' if limit >= 1024 * 1024 else 'bytes'}",
+                    "dot-setup does not read files that large; check that it is the right file",
+                )
+            want = _READ_CHUNK
+    except OSError as exc:
+        raise _access_error(path, label, exc) from None
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_pipe(fd: int, limit: int, timeout: float, name: str) -> bytes:
+    """Up to `limit` bytes from a pipe until its end, waiting at most `timeout` seconds in all.
+
+    For tokens from stdin or `--token-file <(command)`: a writer that never finishes, or never
+    stops (`yes |`), gets a clear error instead of a hang or a MemoryError.
+    """
+    import select
+
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, left))
+        if not ready:
+            raise FileAccessError(
+                f"{name} did not end within {timeout:.0f} s",
+                "close the pipe after the token (e.g. `printf %s TOKEN |`), or use a file",
+            )
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise FileAccessError(
+                f"{name} holds more than {limit} bytes", "give only the token, on one line"
+            )
+
+
+def read_secret_file(path: Path, limit: int, timeout: float) -> bytes:
+    """A small file that holds a secret: a regular file, or a pipe (`--token-file <(pass x)`).
+
+    Devices, sockets and folders are refused; size and waiting time are bounded.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _access_error(path, None, exc) from None
+    if stat.S_ISREG(st.st_mode):
+        data = read_bytes(path, limit=limit)
+        if data is None:
+            raise FileAccessError(f"{path}: no such file", "check the path")
+        return data
+    if not stat.S_ISFIFO(st.st_mode):
+        raise _refuse_kind(path, None, st.st_mode)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        raise _access_error(path, None, exc) from None
+    try:
+        return read_pipe(fd, limit, timeout, str(path))
+    finally:
+        os.close(fd)
 
 
 def decode(path: Path, data: bytes | None) -> str | None:
@@ -155,30 +304,26 @@ class WriteOutcome:
 def update_file(
     paths: Paths,
     path: Path,
-    transform: Callable[[str | None], str],
+    transform: Callable[[bytes | None], bytes],
     *,
     holds_secret: bool,
     allow_readonly: bool = False,
     on_before_replace: Callable[[Path, bytes | None], None] | None = None,
     planned: tuple[bytes | None, bytes] | None = None,
-    transform_bytes: Callable[[bytes | None, str | None], bytes] | None = None,
 ) -> WriteOutcome:
     """Read, transform and atomically replace one file under its lock, retrying on a race.
 
-    `planned` is (bytes the plan read, bytes it computed): when the file still holds those
-    bytes, the planned result is reused instead of computing the edit again. `transform_bytes`,
-    if given, computes the new bytes from the old bytes and text (faster for big files).
+    `transform` computes the new bytes from the current ones (None: no file yet). `planned` is
+    (bytes the plan read, bytes it computed): when the file still holds those bytes, the
+    planned result is reused instead of computing the edit again.
     """
     real = resolve(path)
     with file_lock(paths, real):
         for _attempt in range(CAS_ATTEMPTS):
-            before = read_bytes(real)
-            if planned is not None and before == planned[0]:
-                after = planned[1]
-            elif transform_bytes is not None:
-                after = transform_bytes(before, decode(path, before))
-            else:
-                after = transform(decode(path, before)).encode("utf-8")
+            before = read_bytes(real, label=path)
+            after = (
+                planned[1] if planned is not None and before == planned[0] else transform(before)
+            )
             if after == before:
                 return WriteOutcome(path, real, before, after, changed=False)
             existing = real.stat() if before is not None else None
@@ -189,7 +334,7 @@ def update_file(
                 )
             if on_before_replace is not None:
                 on_before_replace(real, before)
-            if read_bytes(real) != before:
+            if read_bytes(real, label=path) != before:
                 continue  # someone else wrote it meanwhile: redo our edit on their version
             owner = (existing.st_uid, existing.st_gid) if existing is not None else None
             try:

@@ -81,6 +81,12 @@ def resolve_target(profile: ClientProfile, scope: str, paths: Paths) -> tuple[Ta
     return target, path
 
 
+def _fresh(change: Change) -> str:
+    """A new file holding only the entry: what --force writes over a file that does not parse."""
+    t = change.target
+    return get_format(t.format).set_entry("", t.container, t.list_key, change.name, change.entry)
+
+
 def _edit(change: Change, text: str | None) -> str:
     fmt = get_format(change.target.format)
     source = text if text is not None else ""
@@ -91,8 +97,7 @@ def _edit(change: Change, text: str | None) -> str:
         return fmt.set_entry(source, t.container, t.list_key, change.name, change.entry)
     except ParseFailure as exc:
         if change.force and change.entry is not None:
-            # --force: the unreadable file is backed up before the replacement is written
-            return fmt.set_entry("", t.container, t.list_key, change.name, change.entry)
+            return _fresh(change)  # the unreadable file is backed up before this is written
         raise ConfigParseError(str(change.path), exc.line, exc.col, exc.what) from None
     except ShapeFailure as exc:
         raise ConfigShapeError(
@@ -100,8 +105,29 @@ def _edit(change: Change, text: str | None) -> str:
         ) from None
 
 
-def _edit_bytes(change: Change, data: bytes | None, text: str | None) -> bytes:
-    """Like _edit, but splices a JSON file's bytes directly (see jsonc.splice_bytes)."""
+def _forced(change: Change) -> bool:
+    return change.force and change.entry is not None
+
+
+def _text(change: Change, data: bytes | None) -> str | None:
+    """The file's text; under --force, bytes that are not UTF-8 are shown with U+FFFD."""
+    try:
+        return decode(change.path, data)
+    except ConfigParseError:
+        if data is None or not _forced(change):
+            raise
+        return data.decode("utf-8", "replace")
+
+
+def _new_bytes(change: Change, data: bytes | None) -> bytes:
+    """The file's bytes after the change. A JSON file's bytes are spliced directly (see
+    jsonc.splice_bytes); --force replaces a file that is not UTF-8 or does not parse."""
+    try:
+        text = decode(change.path, data)
+    except ConfigParseError:
+        if not _forced(change):
+            raise
+        return _fresh(change).encode("utf-8")
     fmt = get_format(change.target.format)
     if change.entry is not None and data is not None and text is not None:
         from dot_setup.formats.jsonc import JsonFormat, splice_bytes
@@ -122,7 +148,7 @@ def _edit_bytes(change: Change, data: bytes | None, text: str | None) -> bytes:
 
 def current_entry(target: Target, path: Path) -> Any:
     """The entry dict for every name in the file (MISSING if the file does not exist)."""
-    text = decode(path, read_bytes(resolve(path)))
+    text = decode(path, read_bytes(resolve(path), label=path))
     if text is None:
         return MISSING
     try:
@@ -139,10 +165,10 @@ def plan(changes: list[Change]) -> list[Change]:
     for change in changes:
         real = resolve(change.path)
         if real not in planned:
-            planned[real] = read_bytes(real)
+            planned[real] = read_bytes(real, label=change.path)
         change.before_bytes = planned[real]
-        change.before = decode(change.path, change.before_bytes)
-        change.after_bytes = _edit_bytes(change, change.before_bytes, change.before)
+        change.before = _text(change, change.before_bytes)
+        change.after_bytes = _new_bytes(change, change.before_bytes)
         if change.after_bytes == change.before_bytes:
             change.status = "unchanged" if change.entry is not None else "absent"
         elif change.entry is None:
@@ -168,11 +194,8 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
                 ):
                     change.backup = make_backup(paths, real, before)
 
-            def transform(text: str | None, change: Change = change) -> str:
-                return _edit(change, text)
-
-            def transform_bytes(data: bytes | None, text: str | None, c: Change = change) -> bytes:
-                return _edit_bytes(c, data, text)
+            def transform(data: bytes | None, change: Change = change) -> bytes:
+                return _new_bytes(change, data)
 
             outcome = update_file(
                 paths,
@@ -181,7 +204,6 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
                 holds_secret=change.holds_secret,
                 on_before_replace=backup,
                 planned=(change.before_bytes, change.after_bytes),
-                transform_bytes=transform_bytes,
             )
             if outcome.changed:
                 done.append((change, outcome.before))

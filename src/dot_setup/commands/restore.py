@@ -25,7 +25,7 @@ def restore_command(
     from pathlib import Path
 
     from dot_setup.backups import find_backup, list_backups, make_backup
-    from dot_setup.errors import NeedsInputError
+    from dot_setup.errors import NeedsInputError, UsageError
     from dot_setup.fsio import read_bytes, resolve, update_file
     from dot_setup.install_flow import InstallRequest, confirm
     from dot_setup.paths import Paths
@@ -43,10 +43,15 @@ def restore_command(
             OUT.envelope("ok", 0, {"backups": [b.__dict__ for b in backups]}, [])
         return
     backup = find_backup(paths, backup_id)
-    data = Path(backup.file).read_bytes()
+    data = read_bytes(Path(backup.file))
+    if data is None:
+        raise UsageError(
+            f"the file of backup {backup.id} is gone ({backup.file})",
+            "list the others with `dot-setup restore --list`",
+        )
     target = Path(backup.path)
     request = InstallRequest(clients=[], yes=yes, no_input=no_input or json_out)
-    if read_bytes(resolve(target)) == data:
+    if read_bytes(resolve(target), label=target) == data:
         OUT.message(f"{target} already matches backup {backup.id}: nothing to do")
     else:
         if not confirm(f"Replace {target} with backup {backup.id}?", request):
@@ -59,7 +64,7 @@ def restore_command(
         update_file(
             paths,
             target,
-            lambda _text: data.decode("utf-8"),
+            lambda _before: data,
             holds_secret=True,
             on_before_replace=keep_current,
         )

@@ -1,0 +1,110 @@
+"""A config path that is not a regular file is refused, never replaced, never read forever.
+
+Was: with `~/.cursor/mcp.json -> <a character device>` install replaced the device with a 0666
+regular file holding the token (as root, through a link to /dev/null, the machine's /dev/null);
+a FIFO made install, list and doctor hang; a symlink loop was a crash (exit 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from tests.helpers import TOKEN, run
+from tests.hostile.conftest import make_node, node_fingerprint
+
+KINDS = {
+    "fifo": "a FIFO (named pipe)",
+    "chardev": "a character device",
+    "socket": "a socket",
+    "directory": "a directory",
+}
+INSTALL = ("install", "-c", "cursor", "--auth", "token", "--token-stdin", "--region", "us", "--yes")
+
+
+def _cursor_link(fake_home: Path, tmp_path: Path, kind: str, via_symlink: bool) -> Path:
+    config = fake_home / ".cursor" / "mcp.json"
+    if via_symlink:
+        node = tmp_path / "nodes" / kind
+        make_node(node, kind)
+        config.parent.mkdir(parents=True)
+        config.symlink_to(node)
+        return node
+    make_node(config, kind)
+    return config
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("via_symlink", [True, False], ids=["symlink", "direct"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_install_refuses_what_is_not_a_regular_file(
+    fake_home: Path, tmp_path: Path, kind: str, via_symlink: bool
+) -> None:
+    node = _cursor_link(fake_home, tmp_path, kind, via_symlink)
+    before = node_fingerprint(node)
+    started = time.monotonic()
+    r = run(*INSTALL, stdin=TOKEN)
+    assert time.monotonic() - started < 10
+    assert r.code == 1, r.err
+    lines = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    assert str(fake_home / ".cursor" / "mcp.json") in lines[0]
+    assert f"is {KINDS[kind]}, not a regular file" in lines[0]
+    assert node_fingerprint(node) == before  # still the same kind of node, same mode
+    assert TOKEN not in r.out + r.err
+    leftovers = [p.name for p in node.parent.iterdir() if ".dot-setup-" in p.name]
+    assert leftovers == []
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", ["fifo", "chardev"])
+def test_list_doctor_and_remove_do_not_hang_on_a_fifo_or_device(
+    fake_home: Path, tmp_path: Path, kind: str
+) -> None:
+    node = _cursor_link(fake_home, tmp_path, kind, via_symlink=True)
+    before = node_fingerprint(node)
+    started = time.monotonic()
+    listed = run("list", "--json")
+    assert listed.code == 0, listed.err
+    row = next(c for c in listed.json()["data"]["clients"] if c["id"] == "cursor")
+    assert row["status"] == "unreadable" and KINDS[kind] in row["detail"]
+    removed = run("remove", "-c", "cursor", "--yes")
+    assert removed.code == 1 and KINDS[kind] in removed.err
+    doctor = run("doctor", "--client", "cursor", "--timeout", "3", "--json", "client.cursor.config")
+    assert doctor.code == 1
+    check = next(c for c in doctor.json()["data"]["checks"] if c["id"] == "client.cursor.config")
+    assert check["status"] == "fail" and KINDS[kind] in check["summary"]
+    assert time.monotonic() - started < 15
+    assert node_fingerprint(node) == before
+
+
+def test_symlink_loop_is_a_clear_error(fake_home: Path) -> None:
+    """Was: exit 3 (OSError ELOOP escaped as a crash)."""
+    config = fake_home / ".cursor" / "mcp.json"
+    config.parent.mkdir()
+    other = fake_home / ".cursor" / "other.json"
+    config.symlink_to(other)
+    other.symlink_to(config)
+    r = run(*INSTALL, stdin=TOKEN)
+    assert r.code == 1, r.err
+    assert "the symlinks loop" in r.err and "internal error" not in r.err
+    listed = run("list", "--json")
+    assert listed.code == 0
+    doctor = run("doctor", "--client", "cursor", "--timeout", "3", "client.cursor.config")
+    assert doctor.code == 1 and "symlinks loop" in doctor.out + doctor.err
+    assert config.is_symlink() and other.is_symlink()
+
+
+def test_a_token_file_is_never_created_wider_than_0600(fake_home: Path) -> None:
+    os.umask(0o000)  # the most permissive umask a user could have
+    try:
+        r = run(*INSTALL, stdin=TOKEN)
+    finally:
+        os.umask(0o022)
+    assert r.code == 0, r.err
+    path = fake_home / ".cursor" / "mcp.json"
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert json.loads(path.read_text())["mcpServers"]["dot"]["headers"]

@@ -64,9 +64,16 @@ class Output:
             return
         self._print(False, text, style)
 
-    def rich(self, renderable: Any) -> None:
-        if not self.json_mode:
-            self._console(stderr=False).print(renderable)
+    def rich(self, renderable: Any, stderr: bool = False) -> None:
+        """A rich renderable (a table), rendered to text first so it passes the redactor too."""
+        if self.json_mode and not stderr:
+            return
+        console = self._console(stderr)
+        with console.capture() as captured:
+            console.print(renderable)
+        stream = sys.stderr if stderr else sys.stdout
+        stream.write(REDACT(captured.get()))
+        stream.flush()
 
     def envelope(
         self, status: str, exit_code: int, data: Any, errors: list[dict[str, str]]

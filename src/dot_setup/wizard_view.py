@@ -22,7 +22,6 @@ def detection_table(found: list[dict[str, Any]], total: int, service: str) -> No
         return
     OUT.message(f"Found {len(found)} of {total} supported clients on this machine:")
     if sys.stderr.isatty():
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False, show_edge=False)
@@ -32,7 +31,7 @@ def detection_table(found: list[dict[str, Any]], total: int, service: str) -> No
             table.add_row(
                 row["name"], STATUS_WORDS.get(row["status"], row["status"]), _evidence(row)
             )
-        Console(stderr=True, highlight=False).print(table)
+        OUT.rich(table, stderr=True)
         return
     for row in found:
         status = STATUS_WORDS.get(row["status"], row["status"])

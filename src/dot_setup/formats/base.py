@@ -8,6 +8,7 @@ the file is kept byte for byte (JSON/JSONC, TOML) or as closely as the format li
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 
@@ -19,6 +20,35 @@ class ParseFailure(Exception):
         self.line = line
         self.col = col
         self.what = what
+
+
+# A quoted piece of a parser's message can be a value from the file (ruamel's duplicate-key error
+# quotes both values in full, tokens included). Messages keep the position and the grammar words;
+# quoted text longer than a character or an escape (`'\\t'`) is cut.
+_QUOTED = re.compile(r"""(["'])((?:(?!\1).){3,}?)\1""")
+
+
+def safe_what(message: str) -> str:
+    """A parser's message without the file's values, for ParseFailure.what."""
+    first = message.strip().splitlines()[0] if message.strip() else "invalid syntax"
+
+    def cut(match: re.Match[str]) -> str:
+        inner = match.group(2)
+        if inner.startswith("<") and inner.endswith(">"):
+            return match.group(0)  # '<stream end>', '<scalar>': grammar, not content
+        return f"{match.group(1)}…{match.group(1)}"
+
+    return _QUOTED.sub(cut, first)[:200]
+
+
+def duplicate_key(key: str) -> str:
+    """The message for a key given twice: its name (cut), never its values."""
+    return f"duplicate key {key[:40]!r}"
+
+
+def nesting_failure() -> ParseFailure:
+    """Python's parsers recurse per level; a document nested thousands deep is refused."""
+    return ParseFailure(1, 1, "the document is nested too deeply to read")
 
 
 class ShapeFailure(Exception):

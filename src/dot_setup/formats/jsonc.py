@@ -21,7 +21,13 @@ from json.decoder import JSONDecodeError
 from json.scanner import NUMBER_RE
 from typing import Any
 
-from dot_setup.formats.base import ParseFailure, ShapeFailure, line_col, newline_of
+from dot_setup.formats.base import (
+    ParseFailure,
+    ShapeFailure,
+    line_col,
+    nesting_failure,
+    newline_of,
+)
 
 _WS = re.compile(r"[ \t\n\r]*")
 _WS_COMMENTS = re.compile(r"(?:[ \t\n\r]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
@@ -387,7 +393,10 @@ class JsonFormat:
         self.name = "jsonc" if comments else "json"
 
     def _parse(self, text: str, container: tuple[str, ...]) -> _Object | None:
-        return _Parser(text, self.comments).document(container)
+        try:
+            return _Parser(text, self.comments).document(container)
+        except RecursionError:  # both scanners recurse per level: 10,000 nested [ is refused
+            raise nesting_failure() from None
 
     def entries(self, text: str, container: tuple[str, ...], list_key: str = "") -> dict[str, Any]:
         _no_lists(list_key)

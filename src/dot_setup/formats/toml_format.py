@@ -14,11 +14,16 @@ from tomlkit.items import Array, InlineTable
 from dot_setup.formats.base import (
     ParseFailure,
     ShapeFailure,
+    duplicate_key,
     named_entries,
     named_index,
     named_item,
+    nesting_failure,
     newline_of,
+    safe_what,
 )
+
+_DUPLICATE = re.compile(r'Key "(.*)" already exists')
 
 
 def _parse(text: str) -> Any:
@@ -27,9 +32,18 @@ def _parse(text: str) -> Any:
 
     try:
         return tomlkit.parse(text)
+    except RecursionError:
+        raise nesting_failure() from None
     except ParseError as exc:
         # tomlkit counts columns from 0; ParseFailure (like every editor) from 1
-        raise ParseFailure(exc.line, exc.col + 1, str(exc).split(" at line ")[0]) from None
+        raise ParseFailure(exc.line, exc.col + 1, _what(str(exc).split(" at line ")[0])) from None
+    except Exception as exc:  # KeyAlreadyPresent in an inline table, and other TOMLKitErrors
+        raise ParseFailure(1, 1, _what(str(exc)) or type(exc).__name__) from None
+
+
+def _what(message: str) -> str:
+    duplicate = _DUPLICATE.match(message)
+    return duplicate_key(duplicate.group(1)) if duplicate else safe_what(message)
 
 
 def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool) -> Any:

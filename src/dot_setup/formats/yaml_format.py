@@ -17,10 +17,13 @@ from typing import Any
 from dot_setup.formats.base import (
     ParseFailure,
     ShapeFailure,
+    duplicate_key,
     named_entries,
     named_index,
     named_item,
+    nesting_failure,
     newline_of,
+    safe_what,
 )
 
 _LAYOUTS = [(m, s, o) for m in (2, 4) for s in (2, 4) for o in (0, 2) if o < s or o == 0]
@@ -81,15 +84,55 @@ def _with_newlines(text: str, nl: str, bom: str) -> str:
     return bom + (re.sub(r"(?<!\r)\n", "\r\n", text) if nl == "\r\n" else text)
 
 
-def _load(text: str) -> tuple[Any, tuple[int, int, int]]:
+_DUPLICATE = re.compile(r'found duplicate key "(.*?)" with value')
+
+
+def _failure(exc: Exception) -> ParseFailure:
+    """ruamel's error as a ParseFailure: position and grammar, never a value from the file."""
     from ruamel.yaml.error import MarkedYAMLError
 
+    if not isinstance(exc, MarkedYAMLError):  # a constructor's ValueError ("!!int x"), ...
+        return ParseFailure(1, 1, f"not valid YAML ({type(exc).__name__})")
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = str(exc.problem or exc.context or "invalid YAML")
+    duplicate = _DUPLICATE.match(problem)
+    return ParseFailure(
+        line, col, duplicate_key(duplicate.group(1)) if duplicate else safe_what(problem)
+    )
+
+
+# ruamel's scanner slows down sharply with deep flow collections ([[[...: 4 s at 2,000 levels)
+# before its parser runs out of stack anyway, so such a file is refused before it gets there.
+# Quoted strings and comments are skipped; anything they hide only makes the count smaller.
+MAX_FLOW_DEPTH = 100
+_NOT_SYNTAX = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+def _flow_too_deep(text: str) -> bool:
+    depth = 0
+    for match in _FLOW.finditer(_NOT_SYNTAX.sub("", text)):
+        depth += 1 if match.group(0) in "[{" else -1
+        if depth > MAX_FLOW_DEPTH:
+            return True
+    return False
+
+
+def _load(text: str) -> tuple[Any, tuple[int, int, int]]:
+    import warnings
+
+    if _flow_too_deep(text):
+        raise nesting_failure()
     try:
-        doc = _yaml(_LAYOUTS[0]).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ParseFailure(line, col, str(exc.problem or exc.context or "invalid YAML")) from None
+        # ruamel warns about reused anchors by printing the file's lines: never shown.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            doc = _yaml(_LAYOUTS[0]).load(text)
+    except RecursionError:
+        raise nesting_failure() from None
+    except Exception as exc:  # every ruamel error, whatever its class, is "does not parse"
+        raise _failure(exc) from None
     if doc is None:
         return doc, _LAYOUTS[0]
     for layout in _LAYOUTS:

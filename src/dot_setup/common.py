@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
+from dot_setup.endpoint_url import check_url
 from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.profiles.loader import get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
@@ -14,7 +14,7 @@ from dot_setup.render import Connection
 from dot_setup.secrets import TokenSource, read_token
 from dot_setup.terminal import interactive
 
-__all__ = ["interactive"]
+__all__ = ["check_url", "interactive"]
 
 
 def token_region(service: ServiceProfile, token: str | TokenSource | None) -> str | None:
@@ -33,20 +33,6 @@ class Target:
     service: ServiceProfile
     url: str
     region: str  # region id, or "custom" for --server-url
-
-
-def check_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(
-            f"--server-url {url!r} is not an http(s) URL", "e.g. https://app.getdot.ai/ai/mcp"
-        )
-    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise UsageError(
-            f"--server-url {url!r} uses plain http to a remote host",
-            "use https (plain http is only for a local server on 127.0.0.1)",
-        )
-    return url.rstrip("/") if parsed.path not in ("", "/") else url
 
 
 def choose_server(

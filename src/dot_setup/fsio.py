@@ -146,14 +146,19 @@ def read_pipe(fd: int, limit: int, timeout: float, name: str) -> bytes:
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     total = 0
+    # A FIFO opened after its last writer left never reports end-of-file to select (Linux sets
+    # POLLHUP only for writers seen since this open), so a non-blocking fd is also read directly.
+    probe = not os.get_blocking(fd)
     while True:
         left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(0.0, left))
-        if not ready:
+        if left <= 0:
             raise FileAccessError(
                 f"{name} did not end within {timeout:.0f} s",
                 "close the pipe after the token (e.g. `printf %s TOKEN |`), or use a file",
             )
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2) if probe else left)
+        if not ready and not probe:
+            continue
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:

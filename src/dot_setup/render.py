@@ -17,6 +17,7 @@ from dot_setup.profiles.schema import ClientProfile, ServiceProfile, Shape, Temp
 # (a floating @latest is how a broken release reaches every user at once).
 MCP_REMOTE = "mcp-remote@0.15.1"
 _PLACEHOLDER_RE = re.compile(r"\{\{([a-z_]+)\}\}")
+_SECRET_PLACEHOLDERS = re.compile(r"\{\{(token|authorization|url_with_token)\}\}")
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,28 @@ def _wrap_for_windows(entry: dict[str, Any], shape: Shape) -> dict[str, Any]:
     wrap = shape.windows_wrap
     if "argv" in wrap:
         argv = entry[wrap["argv"]]
+        _safe_for_cmd(argv)
         return {**entry, wrap["argv"]: ["cmd", "/c", *argv]}
     command, args = wrap["command"], wrap["args"]
+    _safe_for_cmd([entry[command], *entry.get(args, [])])
     return {**entry, command: "cmd", args: ["/c", entry[command], *entry.get(args, [])]}
+
+
+# cmd.exe reads these on its command line even where the client quotes nothing: `&` and `|`
+# start another command, `<` `>` redirect, `^` escapes, `%` expands variables. Escaping cannot be
+# made right (npx.cmd is a batch file that parses its arguments again), so they are refused.
+_CMD_METACHARACTERS = re.compile(r'[&|<>^%"]')
+
+
+def _safe_for_cmd(argv: list[Any]) -> None:
+    for arg in argv:
+        found = _CMD_METACHARACTERS.search(str(arg))
+        if found:
+            raise UsageError(
+                f"{arg!r} cannot be passed through `cmd /c` on Windows: cmd would read its "
+                f"{found.group(0)!r} as a command character",
+                "use a server URL without & | < > ^ % or quotes",
+            )
 
 
 def render_entry(profile: ClientProfile, conn: Connection, os_name: str) -> Rendered:
@@ -125,7 +145,9 @@ def render_entry(profile: ClientProfile, conn: Connection, os_name: str) -> Rend
     entry = fill(shape.entry, placeholder_values(profile, conn))
     if os_name == "windows" and shape.windows_wrap:
         entry = _wrap_for_windows(entry, shape)
-    holds_secret = conn.token is not None and conn.token in repr(entry)
+    # Decided from the template, not by searching the output: a URL-encoded token (`?token=`)
+    # is not the raw token, and the file must be 0600 all the same.
+    holds_secret = bool(conn.token) and bool(_SECRET_PLACEHOLDERS.search(repr(shape.entry)))
     return Rendered(shape=shape_name, entry=entry, holds_secret=holds_secret)
 
 

@@ -17,7 +17,9 @@ from typing import TextIO
 
 from dot_setup.errors import TokenInputError
 
-_TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
+# RFC 6750 section 2.1: a bearer token is a b64token. Anything else (a quote, a backslash, %, $)
+# would need escaping in the JSON, TOML, YAML, URLs and command lines it is written into.
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 _PREFIX = re.compile(r"^(?:[a-z]+_){1,3}")
 
 
@@ -41,8 +43,10 @@ class Redactor:
     secrets: set[str] = field(default_factory=set)
 
     def add(self, secret: str) -> None:
+        """Register a secret in every encoding dot-setup writes it in (raw, JSON/TOML/YAML
+        string escapes, URL-encoded, HTML), so each form is masked wherever it appears."""
         if secret and len(secret) >= 4:
-            self.secrets.add(secret)
+            self.secrets.update(_encodings(secret))
 
     def __call__(self, text: str) -> str:
         # Longest first, so a token inside a longer secret (a URL with the token) is caught whole.
@@ -50,6 +54,22 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, mask(secret))
         return text
+
+
+def _encodings(secret: str) -> set[str]:
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    return {
+        secret,
+        json.dumps(secret)[1:-1],  # JSON, and TOML's and YAML's double-quoted strings
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret, safe="<>"),  # the ?token= URL (render.Connection.url_with_token)
+        quote_plus(secret),
+        html.escape(secret, quote=True),
+    }
 
 
 REDACT = Redactor()  # process-wide: every token read is registered here before anything prints
@@ -65,18 +85,50 @@ def _clean(raw: str, origin: str) -> str:
     token = raw.strip()
     if not token:
         raise TokenInputError(f"the token from {origin} is empty", "paste the whole MCP token")
+    REDACT.add(token)  # before any message could quote it
     if "\n" in token or not _TOKEN_CHARS.match(token):
         raise TokenInputError(
-            f"the token from {origin} contains spaces, line breaks or control characters",
-            "give only the token itself, on one line",
+            f"the token from {origin} contains spaces, line breaks, quotes, backslashes or "
+            "other characters a bearer token cannot have",
+            "give only the token itself, on one line (letters, digits and - . _ ~ + / =)",
         )
-    for prefix in ("Bearer ", "bearer "):
-        if raw.strip().startswith(prefix):
-            raise TokenInputError(
-                f"the token from {origin} starts with 'Bearer'", "give only the token"
-            )
-    REDACT.add(token)
+    if token.lower().startswith("bearer "):
+        raise TokenInputError(
+            f"the token from {origin} starts with 'Bearer'", "give only the token"
+        )
     return token
+
+
+MAX_TOKEN_BYTES = 64 * 1024
+STDIN_TIMEOUT_S = 60.0
+
+
+def _text(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TokenInputError(f"{where} is not UTF-8 text", "give only the token itself") from None
+
+
+def _read_stdin(source: TextIO) -> str:
+    """stdin, bounded in size and time (a pipe that never ends or never closes is refused)."""
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream (tests, embedding)
+        raw = source.read(MAX_TOKEN_BYTES + 1)
+        if len(raw) > MAX_TOKEN_BYTES:
+            raise TokenInputError(
+                f"stdin holds more than {MAX_TOKEN_BYTES} bytes", "give only the token"
+            ) from None
+        return raw
+    from dot_setup.errors import FileAccessError
+    from dot_setup.fsio import read_pipe
+
+    try:
+        data = read_pipe(fd, MAX_TOKEN_BYTES, STDIN_TIMEOUT_S, "stdin")
+    except FileAccessError as exc:
+        raise TokenInputError(exc.message, exc.hint) from None
+    return _text(data, "stdin")
 
 
 def read_token(
@@ -97,16 +149,18 @@ def read_token(
                 "--token-stdin needs the token piped in",
                 "e.g. `pbpaste | dot-setup install ... --token-stdin`, or use --token-file",
             )
-        return TokenSource(_clean(source.read(), "stdin"), "stdin")
+        return TokenSource(_clean(_read_stdin(source), "stdin"), "stdin")
     if file is not None:
+        from dot_setup.errors import FileAccessError
+        from dot_setup.fsio import read_secret_file
+
         try:
-            raw = file.read_text(encoding="utf-8")
+            data = read_secret_file(file, MAX_TOKEN_BYTES, STDIN_TIMEOUT_S)
             mode = file.stat().st_mode
-        except OSError as exc:
-            raise TokenInputError(
-                f"cannot read the token file {file}: {exc.strerror}", "check the path"
-            ) from None
-        token = _clean(raw, f"file {file}")
+        except (FileAccessError, OSError) as exc:
+            why = exc.message if isinstance(exc, FileAccessError) else exc.strerror
+            raise TokenInputError(f"cannot read the token file: {why}", "check the path") from None
+        token = _clean(_text(data, f"the token file {file}"), f"file {file}")
         if mode & (stat.S_IRGRP | stat.S_IROTH) and os.name != "nt":
             print(
                 f"warning: {file} is readable by other users; run `chmod 600 {file}`",

@@ -109,6 +109,8 @@ def _with_region_urls(service: ServiceProfile, spec: str) -> ServiceProfile:
     """`DOT_SETUP_REGION_URLS="us=URL,eu=URL"` points regions at another server (a staging or
     local reference server: `dot-setup demo` and the tests use it). Every command then agrees
     on the URLs, so `status` and `doctor` recognise what `install` wrote."""
+    from dot_setup.endpoint_url import check_url, shown
+
     if not spec:
         return service
     regions = dict(service.regions)
@@ -116,9 +118,11 @@ def _with_region_urls(service: ServiceProfile, spec: str) -> ServiceProfile:
         rid, sep, url = item.strip().partition("=")
         if not sep or rid not in regions or not url.startswith(("http://", "https://")):
             raise UsageError(
-                f"DOT_SETUP_REGION_URLS item {item.strip()!r} is not REGION=URL for a known region",
+                f"DOT_SETUP_REGION_URLS item '{shown(item.strip())}' is not REGION=URL for a "
+                "known region",
                 f"regions: {', '.join(regions)}; e.g. us=http://127.0.0.1:8765/ai/mcp",
             )
+        url = check_url(url, f"DOT_SETUP_REGION_URLS {rid}=")
         sse = url[: -len("/mcp")] + "/sse" if url.endswith("/mcp") else ""
         regions[rid] = replace(regions[rid], url=url, sse_url=sse)
     return replace(service, regions=regions)

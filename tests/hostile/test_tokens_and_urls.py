@@ -140,7 +140,7 @@ def test_a_token_pipe_that_never_stops_is_refused(fake_home: Path, tmp_path: Pat
     stop = threading.Event()
 
     def endless() -> None:
-        with open(fifo, "wb") as fh:  # noqa: PTH123
+        with open(fifo, "wb") as fh:
             try:
                 while not stop.is_set():
                     fh.write(b"a" * 65536)

@@ -216,12 +216,65 @@ def resolve(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _lock_path(paths: Paths, real: Path) -> Path:
+    try:
+        paths.locks_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot create dot-setup's lock folder {paths.locks_dir}: {exc.strerror or exc}",
+            "check DOT_SETUP_STATE_DIR and the permissions of that folder",
+        ) from None
+    digest = hashlib.sha256(str(real).encode()).hexdigest()[:20]
+    return paths.locks_dir / f"{digest}.lock"
+
+
+def check_writable(paths: Paths, path: Path) -> None:
+    """Raise unless `path` can be written now: what a write needs, checked without writing.
+
+    For steps that cannot be undone (generating a token revokes the previous one): the file is
+    absent or a regular, writable file; the nearest existing folder on its path is a folder we
+    may write in; its lock file can be created.
+    """
+    real = resolve(path)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise _access_error(real, path, exc) from None
+    if st is not None:
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse_kind(real, path, st.st_mode)
+        if not st.st_mode & stat.S_IWUSR or not os.access(real, os.W_OK):
+            raise WriteError(
+                f"{path} is read-only (mode {stat.S_IMODE(st.st_mode):o})",
+                f"make it writable (chmod u+w {path}) if dot-setup may change it",
+            )
+    folder = real.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FileAccessError(
+            f"{folder} is not a folder, so {path} cannot be created", "move it aside"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteError(
+            f"cannot write in {folder} (for {path}): permission denied",
+            "check the owner and mode of that folder",
+        )
+    lock = _lock_path(paths, real)
+    try:
+        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise WriteError(
+            f"cannot create the lock file {lock}: {exc.strerror}", "check DOT_SETUP_STATE_DIR"
+        ) from None
+
+
 @contextlib.contextmanager
 def file_lock(paths: Paths, real: Path) -> Iterator[None]:
     """One lock file per target, in our state dir (never beside the user's file)."""
-    paths.locks_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    digest = hashlib.sha256(str(real).encode()).hexdigest()[:20]
-    lock_path = paths.locks_dir / f"{digest}.lock"
+    lock_path = _lock_path(paths, real)
     timeout = WriteError(
         f"{real}: another dot-setup run has held its lock for {LOCK_TIMEOUT_S:.0f} s",
         "wait for it to finish, then try again",
@@ -237,7 +290,12 @@ def file_lock(paths: Paths, real: Path) -> Iterator[None]:
         return
     import fcntl  # POSIX: flock is released by the kernel if we are killed
 
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot create the lock file {lock_path}: {exc.strerror}", "check DOT_SETUP_STATE_DIR"
+        ) from None
     try:
         deadline = time.monotonic() + LOCK_TIMEOUT_S
         while True:
@@ -312,7 +370,6 @@ def update_file(
     transform: Callable[[bytes | None], bytes],
     *,
     holds_secret: bool,
-    allow_readonly: bool = False,
     on_before_replace: Callable[[Path, bytes | None], None] | None = None,
     planned: tuple[bytes | None, bytes] | None = None,
 ) -> WriteOutcome:
@@ -332,7 +389,7 @@ def update_file(
             if after == before:
                 return WriteOutcome(path, real, before, after, changed=False)
             existing = real.stat() if before is not None else None
-            if existing is not None and not allow_readonly and not existing.st_mode & stat.S_IWUSR:
+            if existing is not None and not existing.st_mode & stat.S_IWUSR:
                 raise WriteError(
                     f"{path} is read-only (mode {stat.S_IMODE(existing.st_mode):o})",
                     f"make it writable (chmod u+w {path}) if dot-setup may change it",

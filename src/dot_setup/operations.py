@@ -16,10 +16,23 @@ from typing import Any
 
 from dot_setup.backups import Backup, make_backup
 from dot_setup.detect import target_path
-from dot_setup.errors import ConfigParseError, ConfigShapeError, DotSetupError, UsageError
+from dot_setup.errors import (
+    ConfigParseError,
+    ConfigShapeError,
+    DotSetupError,
+    UsageError,
+    WriteError,
+)
 from dot_setup.formats import get_format
 from dot_setup.formats.base import MISSING, ParseFailure, ShapeFailure
-from dot_setup.fsio import decode, read_bytes, resolve, update_file, write_atomic
+from dot_setup.fsio import (
+    check_writable,
+    decode,
+    read_bytes,
+    resolve,
+    update_file,
+    write_atomic,
+)
 from dot_setup.paths import Paths
 from dot_setup.profiles.schema import ClientProfile, Target
 from dot_setup.secrets import REDACT
@@ -180,8 +193,16 @@ def plan(changes: list[Change]) -> list[Change]:
     return changes
 
 
+def preflight(changes: list[Change], paths: Paths) -> None:
+    """Check that every file to change can be written, before anything is (see check_writable)."""
+    for change in changes:
+        if change.changed:
+            check_writable(paths, change.path)
+
+
 def apply(changes: list[Change], paths: Paths) -> list[Change]:
     """Write every changed file; on failure restore the ones already written, then re-raise."""
+    preflight(changes, paths)
     done: list[tuple[Change, bytes | None]] = []
     try:
         for change in changes:
@@ -207,9 +228,15 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
             )
             if outcome.changed:
                 done.append((change, outcome.before))
-    except (DotSetupError, OSError):
+    except DotSetupError:
         _roll_back(done)
         raise
+    except OSError as exc:  # a backup that could not be written, a vanished folder, ...
+        _roll_back(done)
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise WriteError(
+            f"{where}{exc.strerror or exc}", "check free space and permissions"
+        ) from None
     return changes
 
 

@@ -101,10 +101,14 @@ def _confirm(question: str, yes: bool, no_input: bool) -> bool:
 
 
 def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[str, Any]:
-    from dot_setup.fsio import write_atomic
+    from dot_setup.fsio import check_writable
     from dot_setup.signin import api
 
     paths = Paths.from_env()
+    output = output.absolute()
+    # Before signing in and generating: a new token revokes the current one, so one that
+    # cannot be written anywhere would leave the user with none.
+    check_writable(paths, output)
     target = target_for(where, paths)
     account = Account(paths, target.url, target.region)
     access = _signed_in(account, no_input)
@@ -120,8 +124,7 @@ def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[
     body = api.create_mcp_token(target.url, access)
     token = str(body["token"])
     REDACT.add(token)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(output.absolute(), (token + "\n").encode(), 0o600, None)
+    _write_token(paths, output, token)
     OUT.message(
         f"Created MCP token {mask(token)} for {status.get('owner', '')} "
         f"({str(body.get('region') or target.region).upper()}), "
@@ -136,6 +139,18 @@ def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[
         "expires_at": int(body["expires_at"]),
         "replaced_previous": bool(body.get("replaced_previous")),
     }
+
+
+def _write_token(paths: Paths, output: Path, token: str) -> None:
+    from dot_setup.errors import WriteError
+    from dot_setup.fsio import write_atomic
+    from dot_setup.wizard_token import rescue
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(output, (token + "\n").encode(), 0o600, None)
+    except OSError as exc:
+        raise WriteError(f"{output}: {exc.strerror or exc}", rescue(paths, token)) from None
 
 
 def token_revoke(where: Where, yes: bool, no_input: bool) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from dot_setup.common import (
 from dot_setup.console import OUT
 from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.install_flow import EntrySpec, changes_for, report_plan
-from dot_setup.operations import Change, apply
+from dot_setup.operations import Change, apply, preflight
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
@@ -125,6 +125,7 @@ class Wizard:
             OUT.message("dry run: nothing was written and no token was generated")
             return 0
         pending = [c for c in outcome.changes if c.changed]
+        preflight(pending, self.paths)  # before the question, and before a token is generated
         if not pending and not outcome.manual:
             OUT.message("everything is already configured: nothing to write")
             settings.remember_target(self.paths, target)
@@ -136,13 +137,34 @@ class Wizard:
             from dot_setup.wizard_token import generate
 
             tokens.source = generate(self.account(target), target)
-            outcome = self.plan(clients, target, auths, tokens.source)
-        apply(outcome.changes, self.paths)
+            outcome = self.write_new_token(clients, target, auths, tokens.source)
+        else:
+            apply(outcome.changes, self.paths)
         outcome.target, outcome.token = target, tokens.source
         settings.remember_target(self.paths, target)
         from dot_setup.wizard_finish import finish
 
         return finish(outcome, self.paths, self.account_token(target))
+
+    def write_new_token(
+        self,
+        clients: list[ClientProfile],
+        target: Target,
+        auths: dict[str, str],
+        token: TokenSource,
+    ) -> Outcome:
+        """Plan and apply with the token just generated. It revoked the previous one, so if a
+        write still fails (the files were checked before), it is kept and its file named."""
+        from dot_setup.errors import DotSetupError
+        from dot_setup.wizard_token import rescue
+
+        try:
+            outcome = self.plan(clients, target, auths, token)
+            apply(outcome.changes, self.paths)
+        except DotSetupError as exc:
+            exc.hint = rescue(self.paths, token.token)
+            raise
+        return outcome
 
     # -- steps --------------------------------------------------------------------------------
 

@@ -9,13 +9,17 @@ because a new token revokes the previous one (one active MCP token per user).
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dot_setup.common import Target, token_region
 from dot_setup.console import OUT
 from dot_setup.errors import AuthError, NeedsInputError, TokenInputError
+from dot_setup.paths import Paths
 from dot_setup.prompts import Prompter
 from dot_setup.secrets import REDACT, TokenSource, mask
 
@@ -156,6 +160,28 @@ def active_token(account: object, target: Target) -> str:
     if not status.get("active"):
         return ""
     return f"{status.get('display', '')}, created {date(int(status.get('created_at', 0)))}"
+
+
+def keep_new_token(paths: Paths, token: str) -> Path:
+    """A generated token whose destination could not be written: it revoked the previous
+    one, so it must not be lost. Kept in a 0600 file in the state dir; the path is printed."""
+    from dot_setup.fsio import write_atomic
+
+    folder = paths.state_dir / "tokens"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"mcp-token-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+    write_atomic(path, (token + "\n").encode(), 0o600, None)
+    return path
+
+
+def rescue(paths: Paths, token: str) -> str:
+    """keep_new_token, as the hint of the error that made it necessary."""
+    try:
+        kept = keep_new_token(paths, token)
+    except OSError as exc:
+        return f"the new token could not be kept either ({exc.strerror}): generate another one"
+    OUT.message(f"The new MCP token was kept in {kept} (mode 0600).", "yellow")
+    return f"fix the cause, then: dot-setup install --client ID --token-file {kept}"
 
 
 def generate(account: object, target: Target) -> TokenSource:

@@ -8,6 +8,7 @@ token that is printed without being registered would really show), plain output,
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import webbrowser
 from collections.abc import Iterator
@@ -20,10 +21,14 @@ import keyring.core
 import pytest
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
+from dot_setup import cli, signin_flow
 from dot_setup.console import OUT
+from dot_setup.paths import Paths
 from dot_setup.secrets import REDACT
 from dot_setup.server.headless import HeadlessBrowser
 from dot_setup.signin import store as store_mod
+from dot_setup.signin.account import Account, SignInOptions
+from dot_setup.signin.store import Session
 
 DEVICE_INTERVAL = 1  # seconds; the server's default of 5 would make the device tests slow
 
@@ -102,3 +107,58 @@ def assert_no_secret(text: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret, "an empty secret proves nothing"
         assert secret not in text, f"a secret ({secret[:6]}…) appeared in the output"
+
+
+@dataclass
+class Cli:
+    """Runs dot-setup commands against one server; remembers all output and every secret."""
+
+    live: LiveServer
+    capsys: pytest.CaptureFixture[str]
+    output: list[str] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+
+    def __call__(self, *args: str, server: bool = True) -> tuple[int, str, str]:
+        argv = [*args, "--server-url", self.live.mcp_url] if server else list(args)
+        code = cli.run(argv)
+        out = self.capsys.readouterr()
+        self.output.append(out.out + out.err)
+        self.note_session()
+        return code, out.out, out.err
+
+    def session(self) -> Session | None:
+        return Account(Paths.from_env(), self.live.mcp_url, "us").current()
+
+    def note_session(self) -> None:
+        session = self.session()
+        if session is not None:
+            self.secrets |= {session.access_token, session.refresh_token}
+
+    def read_token(self, path: Path) -> str:
+        token = path.read_text().strip()
+        self.secrets.add(token)
+        return token
+
+    def check_no_secret(self) -> None:
+        assert self.secrets
+        assert_no_secret("\n".join(self.output), *self.secrets)
+
+
+@pytest.fixture
+def run(
+    live: LiveServer,
+    browser: ScriptedBrowser,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Cli:
+    monkeypatch.setattr(
+        signin_flow, "SignInOptions", functools.partial(SignInOptions, browser=browser)
+    )
+    return Cli(live, capsys)
+
+
+@pytest.fixture
+def signed_in(run: Cli) -> Cli:
+    code, _, err = run("login")
+    assert code == 0, err
+    return run

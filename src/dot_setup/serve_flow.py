@@ -50,7 +50,10 @@ def region_configs(
     for i, name in enumerate(regions):
         url = db.replace("{region}", name) if db else f"sqlite:///{data_dir / name / 'dot.db'}"
         if not db:
-            (data_dir / name).mkdir(parents=True, exist_ok=True)
+            from dot_setup.fsio import private_dir
+
+            private_dir(data_dir / name)
+            (data_dir / name).chmod(0o700)  # the region's folder holds only its database
         configs.append(
             RegionConfig(
                 region=name,

@@ -94,32 +94,53 @@ class WebSession:
     csrf: str
 
 
+@dataclass(frozen=True)
+class SessionLife:
+    """A browser session ends `idle` seconds after its last request, and `limit` seconds after
+    it began at the latest. `expires_at` holds the idle deadline, moved on by each use."""
+
+    idle: float
+    limit: float
+
+    def deadline(self, created_at: float, now: float) -> float:
+        return min(created_at + self.limit, now + self.idle)
+
+
 async def open_session(
-    conn: AsyncConnection, user: User, now: float, ttl: float
+    conn: AsyncConnection, user: User, now: float, life: SessionLife
 ) -> tuple[str, WebSession]:
     """A new browser session; returns the cookie value (shown to the browser only)."""
     sid = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     await conn.execute(
         s.web_sessions.insert().values(
-            id_hash=digest(sid), user_id=user.id, csrf=csrf, created_at=now, expires_at=now + ttl
+            id_hash=digest(sid),
+            user_id=user.id,
+            csrf=csrf,
+            created_at=now,
+            expires_at=life.deadline(now, now),
         )
     )
     return sid, WebSession(user, csrf)
 
 
-async def load_session(conn: AsyncConnection, sid: str, now: float) -> WebSession | None:
+async def load_session(
+    conn: AsyncConnection, sid: str, now: float, life: SessionLife
+) -> WebSession | None:
+    w = s.web_sessions
+    key = digest(sid)
     row = (
         await conn.execute(
-            select(s.web_sessions.c.user_id, s.web_sessions.c.csrf).where(
-                s.web_sessions.c.id_hash == digest(sid),
-                s.web_sessions.c.revoked_at.is_(None),
-                s.web_sessions.c.expires_at > now,
+            select(w.c.user_id, w.c.csrf, w.c.created_at, w.c.expires_at).where(
+                w.c.id_hash == key, w.c.revoked_at.is_(None), w.c.expires_at > now
             )
         )
     ).first()
     if row is None:
         return None
+    deadline = life.deadline(row.created_at, now)
+    if deadline - row.expires_at > 60:  # slide the idle deadline, at most one write a minute
+        await conn.execute(update(w).where(w.c.id_hash == key).values(expires_at=deadline))
     user = await get_user(conn, row.user_id)
     return WebSession(user, row.csrf) if user else None
 

@@ -49,6 +49,17 @@ PERIOD_HELP = "this_month, last_month, this_quarter, last_quarter, this_year, la
 
 
 def parse_period(text: str, today: dt.date) -> Period:
+    try:
+        return _parse_period(text, today)
+    except ValueError as exc:  # year 0, or a period ending after year 9999
+        if isinstance(exc, QueryError):
+            raise
+        raise QueryError(
+            f"period {text!r} is outside the calendar (years 1 to 9998); use {PERIOD_HELP}"
+        ) from None
+
+
+def _parse_period(text: str, today: dt.date) -> Period:
     t = text.strip().lower().replace(" ", "_")
     tomorrow = today + dt.timedelta(days=1)
     if t == "this_month":

@@ -19,7 +19,7 @@ from dot_setup.server import accounts, credentials, querylog
 from dot_setup.server.credentials import Rejection, TokenInfo
 from dot_setup.server.mcp_auth import INVALID, NO_MCP_ACCESS, rejection_hint
 from dot_setup.server.state import ServerState
-from dot_setup.server.web import NO_STORE, api_error, state_of
+from dot_setup.server.web import NO_STORE, api_error, password_attempt_wait, state_of
 
 
 async def _bearer(request: Request, kinds: tuple[str, ...] = ("access",)) -> TokenInfo | Response:
@@ -173,6 +173,10 @@ async def password(request: Request) -> Response:
         return api_error(400, "bad_request", "send JSON {current_password, new_password}")
     if len(new) < 8:
         return api_error(400, "weak_password", "the new password must have at least 8 characters")
+    if wait := password_attempt_wait(request, info.user.email):
+        limited = api_error(429, "rate_limited", "too many password attempts; try again later")
+        limited.headers["Retry-After"] = str(int(wait) + 1)
+        return limited
     async with state.db.tx() as conn:
         if await accounts.authenticate(conn, info.user.email, current) is None:
             return api_error(403, "wrong_password", "the current password is wrong")
@@ -238,7 +242,7 @@ async def admin_query_log(request: Request) -> Response:
     async with state.db.tx() as conn:
         entries = await querylog.recent(conn, limit, request.query_params.get("user_id"))
     for e in entries:
-        e["arguments"] = json.loads(e["arguments"])
+        e["arguments"] = querylog.arguments_value(e["arguments"])
     return JSONResponse({"entries": entries}, headers=NO_STORE)
 
 

@@ -31,7 +31,11 @@ class Lifetimes:
     auth_code: int = 5 * MINUTE
     device_code: int = 10 * MINUTE
     device_interval: int = 5
-    web_session: int = 12 * HOUR
+    web_session: int = 12 * HOUR  # a browser sign-in ends 12 h after it began at the latest
+    # ... and after 30 min without a request. The cookie also reaches every other port on this
+    # host (cookies ignore ports: an OAuth client's loopback callback receives it), so a copy
+    # that leaked there is worth little for long.
+    web_session_idle: int = 30 * MINUTE
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Limits:
     mcp_token_create: int = 10
     form_body: int = 64 * 1024
     mcp_body: int = 1024 * 1024
+    request: float = 15.0  # seconds for a request to arrive whole, from its first byte
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,37 @@ from dot_setup.errors import DotSetupError
 from dot_setup.server import schema
 
 
+def private_sqlite_file(url: str) -> None:
+    """The database holds password hashes, every token digest and the query log: its folder is
+    created 0700 and the file 0600 before SQLite opens it (SQLite gives -wal and -shm the
+    database file's mode), and a file left wider by an older version is narrowed."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from dot_setup.fsio import private_dir
+
+    name = make_url(url).database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        file = path.with_name(path.name + suffix)
+        with suppress(FileNotFoundError):
+            mode = file.stat().st_mode & 0o777
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            private_sqlite_file(url)
         self.engine: AsyncEngine = _engine(url)
         self._point = _SqlitePointReader(url) if self.is_sqlite else None
 

@@ -199,22 +199,30 @@ async def authorize(request: Request) -> Response:
     return redirect(f"/consent?r={rid}", 302)
 
 
+class AlreadyAnswered(Exception):
+    """The consent was answered by another request first (a double click, or a race)."""
+
+
 async def complete_authorization(state: ServerState, rid: str, user_id: str, allow: bool) -> str:
-    """Finish a consented (or denied) request: the URL to send the browser back to."""
+    """Finish a consented (or denied) request: the URL to send the browser back to.
+
+    The request is claimed first, by one conditional UPDATE: of concurrent answers exactly one
+    gets a code and a grant, the others raise AlreadyAnswered. (Claiming before reading also
+    takes SQLite's write lock first, so a concurrent claim waits instead of failing.)
+    """
     from dot_setup.server.accounts import get_user
 
     now = state.now()
+    requests = s.auth_requests
     async with state.db.tx() as conn:
-        row = (
-            await conn.execute(
-                select(s.auth_requests).where(s.auth_requests.c.id_hash == digest(rid))
-            )
-        ).one()
-        await conn.execute(
-            update(s.auth_requests)
-            .where(s.auth_requests.c.id_hash == digest(rid))
+        claimed = await conn.execute(
+            update(requests)
+            .where(requests.c.id_hash == digest(rid), requests.c.used_at.is_(None))
             .values(used_at=now)
         )
+        if claimed.rowcount != 1:
+            raise AlreadyAnswered(rid)
+        row = (await conn.execute(select(requests).where(requests.c.id_hash == digest(rid)))).one()
         params = json.loads(row.params)
         uri = params["redirect_uri"]
         base: dict[str, str] = {"iss": state.config.issuer}

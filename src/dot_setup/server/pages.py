@@ -20,7 +20,7 @@ from starlette.routing import Route
 from dot_setup.server import accounts, clients, credentials
 from dot_setup.server import schema as s
 from dot_setup.server.accounts import User, WebSession
-from dot_setup.server.oauth_routes import complete_authorization
+from dot_setup.server.oauth_routes import AlreadyAnswered, complete_authorization
 from dot_setup.server.security import digest
 from dot_setup.server.state import ServerState
 from dot_setup.server.web import (
@@ -34,10 +34,13 @@ from dot_setup.server.web import (
     login_csrf,
     origin_ok,
     page,
+    password_attempt_wait,
     redirect,
     safe_next,
+    session_life,
     set_cookie,
     state_of,
+    too_many_attempts,
 )
 
 EXPIRED_TITLE = "Authorization session expired"
@@ -140,20 +143,8 @@ async def login_submit(request: Request) -> Response:
             state, "Sign-in failed", "The sign-in form expired. Open the login page again.", 403
         )
     email = data.get("email", "").strip().lower()
-    limit = state.config.limits.login
-    ip = request.client.host if request.client else "?"
-    wait = state.limiter.hit(f"login-ip:{ip}", limit * 3) or state.limiter.hit(
-        f"login:{email}", limit
-    )
-    if wait:
-        resp = page(
-            "Too many attempts",
-            f"<p class=error>Too many sign-in attempts. Try again in {int(wait) + 1} s.</p>",
-            429,
-            state.region,
-        )
-        resp.headers["Retry-After"] = str(int(wait) + 1)
-        return resp
+    if wait := password_attempt_wait(request, email):
+        return too_many_attempts(state, wait)
     async with state.db.tx() as conn:
         user = await accounts.authenticate(conn, email, data.get("password", ""))
         if user is None:
@@ -163,9 +154,11 @@ async def login_submit(request: Request) -> Response:
                 401,
                 state.region,
             )
-        sid, _ = await accounts.open_session(
-            conn, user, state.now(), state.config.lifetimes.web_session
-        )
+        # A new sign-in always gets a new session id, and the one this browser held (if
+        # any) ends: a copy of the old cookie is worth nothing from here on.
+        if previous := request.cookies.get(SESSION_COOKIE):
+            await accounts.close_session(conn, previous, state.now())
+        sid, _ = await accounts.open_session(conn, user, state.now(), session_life(state))
     done = redirect(nxt)
     set_cookie(done, request, SESSION_COOKIE, sid, state.config.lifetimes.web_session)
     done.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -201,12 +194,16 @@ async def _pending(state: ServerState, rid: str) -> tuple[Any, Response | None]:
     if row.created_at + state.config.lifetimes.consent_page <= state.now():
         return None, error_page(state, EXPIRED_TITLE, EXPIRED_TEXT)
     if row.used_at is not None:
-        return None, error_page(
-            state,
-            "Authorization already completed",
-            "Restart the connection from your AI client if it did not connect.",
-        )
+        return None, _already_completed(state)
     return row, None
+
+
+def _already_completed(state: ServerState) -> Response:
+    return error_page(
+        state,
+        "Authorization already completed",
+        "Restart the connection from your AI client if it did not connect.",
+    )
 
 
 async def consent_page(request: Request) -> Response:
@@ -256,7 +253,10 @@ async def consent_submit(request: Request) -> Response:
     if problem:
         return problem
     allow = data.get("action") == "allow" and session.user.mcp_access
-    return redirect(await complete_authorization(state, rid, session.user.id, allow))
+    try:
+        return redirect(await complete_authorization(state, rid, session.user.id, allow))
+    except AlreadyAnswered:
+        return _already_completed(state)
 
 
 # -- device sign-in (RFC 8628) ----------------------------------------------------------------
@@ -319,11 +319,20 @@ async def device_submit(request: Request) -> Response:
         )
     allow = data.get("action") == "allow" and session.user.mcp_access
     now = state.now()
+    codes = s.device_codes
     async with state.db.tx() as conn:
-        values: dict[str, Any] = {"status": "denied", "user_id": session.user.id}
+        # Claimed by one conditional UPDATE first: of concurrent answers only one counts.
+        claimed = await conn.execute(
+            update(codes)
+            .where(codes.c.device_hash == row.device_hash, codes.c.status == "pending")
+            .values(status="approved" if allow else "denied", user_id=session.user.id)
+        )
+        if claimed.rowcount != 1:
+            return error_page(
+                state, "Already answered", "This code was already approved or denied."
+            )
         if allow:
-            values["status"] = "approved"
-            values["grant_id"] = await credentials.create_grant(
+            grant_id = await credentials.create_grant(
                 conn,
                 session.user,
                 row.client_id,
@@ -332,11 +341,11 @@ async def device_submit(request: Request) -> Response:
                 now,
                 state.config.lifetimes.refresh_grant,
             )
-        await conn.execute(
-            update(s.device_codes)
-            .where(s.device_codes.c.device_hash == row.device_hash)
-            .values(**values)
-        )
+            await conn.execute(
+                update(codes)
+                .where(codes.c.device_hash == row.device_hash)
+                .values(grant_id=grant_id)
+            )
     title, text = (
         ("Device connected", "You can return to your terminal.")
         if allow
@@ -463,6 +472,8 @@ async def password_page(request: Request) -> Response:
         data = await form(request)
         if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
             return error_page(state, "Request refused", "Reload the page and try again.", 403)
+        if wait := password_attempt_wait(request, session.user.email):
+            return too_many_attempts(state, wait)
         new = data.get("new_password", "")
         async with state.db.tx() as conn:
             ok = await accounts.authenticate(

@@ -20,7 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dot_setup.errors import DotSetupError, UsageError
 from dot_setup.server.app import DotServer, build
@@ -36,6 +38,54 @@ def _no_uvicorn_access_log(record: logging.LogRecord) -> bool:
     handler (`access_log=False` only removes the default one); the app's own access log
     (`app._AccessLog`) replaces it, so its records are dropped."""
     return False
+
+
+class _RequestDeadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request to arrive whole.
+
+    uvicorn times out only idle keep-alive connections: a client that sends half a request
+    line, or headers without their end, or half a body, holds its connection (and a slot of the
+    server) forever; 300 such connections were still open after 40 s. Here a request must be
+    complete `request_timeout` seconds after its first byte, or the connection is closed.
+    """
+
+    request_timeout: float = 15.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop()
+        super().connection_lost(exc)
+
+    def _receiving(self) -> bool:
+        """A request has begun arriving and has not arrived whole."""
+        theirs = self.conn.their_state
+        if theirs is h11.SEND_BODY:
+            return True
+        return theirs is h11.IDLE and bool(self.conn.trailing_data[0])
+
+    def _watch(self) -> None:
+        if not self._receiving():
+            self._stop()
+        elif self._deadline is None:  # armed at the first byte, never pushed back by a trickle
+            self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self._receiving() and not self.transport.is_closing():
+            self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -101,7 +151,9 @@ def demo_passwords(
         stored = json.loads(path.read_text(encoding="utf-8"))
         return {u.email: stored[u.email] for u in DEMO_USERS}, path
     generated = {u.email: secrets.token_urlsafe(12) for u in DEMO_USERS}
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from dot_setup.fsio import private_dir
+
+    private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(generated, fh, indent=2)
@@ -118,9 +170,13 @@ def prepare(
             sock = bind(cfg.host, cfg.port)
             cfg = replace(cfg, port=sock.getsockname()[1])
             dot = build(cfg, passwords, clock)
+            protocol = type(
+                "RequestDeadline", (_RequestDeadline,), {"request_timeout": cfg.limits.request}
+            )
             uv = _Server(
                 uvicorn.Config(
                     dot.app,
+                    http=protocol,
                     log_level="warning",
                     access_log=False,
                     lifespan="on",

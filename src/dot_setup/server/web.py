@@ -91,13 +91,18 @@ def safe_next(value: str | None) -> str:
     return "/settings/integrations"
 
 
+def session_life(state: ServerState) -> accounts.SessionLife:
+    lifetimes = state.config.lifetimes
+    return accounts.SessionLife(idle=lifetimes.web_session_idle, limit=lifetimes.web_session)
+
+
 async def current_session(request: Request) -> WebSession | None:
     sid = request.cookies.get(SESSION_COOKIE)
     if not sid:
         return None
     state = state_of(request)
     async with state.db.tx() as conn:
-        return await accounts.load_session(conn, sid, state.now())
+        return await accounts.load_session(conn, sid, state.now(), session_life(state))
 
 
 def origin_ok(request: Request) -> bool:
@@ -106,6 +111,32 @@ def origin_ok(request: Request) -> bool:
     if origin is None:
         return True  # not a cross-site browser request; the CSRF token still has to match
     return origin in state_of(request).config.allowed_origins()
+
+
+def password_attempt_wait(request: Request, email: str) -> float:
+    """Seconds to wait before this password may be checked (0: go ahead).
+
+    Every place that checks a password (the login form, and the current password of a password
+    change, in the page and the API) counts against the same limits, per account and per
+    address: otherwise a year-long OAuth grant would allow guessing without the login's limit.
+    """
+    state = state_of(request)
+    limit = state.config.limits.login
+    ip = request.client.host if request.client else "?"
+    return state.limiter.hit(f"login-ip:{ip}", limit * 3) or state.limiter.hit(
+        f"login:{email.strip().lower()}", limit
+    )
+
+
+def too_many_attempts(state: ServerState, wait: float) -> HTMLResponse:
+    resp = page(
+        "Too many attempts",
+        f"<p class=error>Too many sign-in attempts. Try again in {int(wait) + 1} s.</p>",
+        429,
+        state.region,
+    )
+    resp.headers["Retry-After"] = str(int(wait) + 1)
+    return resp
 
 
 def csrf_ok(session: WebSession, submitted: object) -> bool:

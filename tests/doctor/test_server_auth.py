@@ -231,6 +231,36 @@ def test_eu_token_at_the_us_url_is_fixed_by_pointing_the_entry_at_eu(
     assert_hidden([*seen(env, err), *seen(fixed, err2)], token)
 
 
+def test_the_region_fix_changes_only_the_url_and_keeps_the_users_own_header(
+    regions: Regions, fake_home: Path
+) -> None:
+    """Was: --fix rewrote the whole entry and dropped X-Dot-Team, and the entry check called
+    the entry "not in a shape Claude Code reads" although the real Claude Code connects with
+    it (tests/realclients). A fix changes only what it fixes."""
+    us, eu = regions.us, regions.eu
+    token = eu.mcp_token()
+    headers = {"Authorization": f"Bearer {token}", "X-Dot-Team": "analytics"}
+    entry = {"type": "http", "url": us.mcp_url, "headers": headers}
+    path = write(
+        fake_home / ".claude.json",
+        json.dumps({"numStartups": 3, "mcpServers": {"dot": entry}}, indent=2) + "\n",
+    )
+    before = path.read_text(encoding="utf-8")
+    code, env, err = doctor("client.claude-code")
+    assert check(env, "client.claude-code.entry")["status"] == "pass", env
+    assert check(env, "client.claude-code.token")["data"]["token_region"] == "eu"
+
+    code, fixed, err2 = doctor("--fix", "--yes", "client.claude-code")
+
+    assert code == 0, fixed
+    after = path.read_text(encoding="utf-8")
+    assert after == before.replace(us.mcp_url, eu.mcp_url)  # one value changed, nothing else
+    assert json.loads(after)["mcpServers"]["dot"]["headers"]["X-Dot-Team"] == "analytics"
+    assert check(fixed, "client.claude-code.token")["status"] == "pass"
+    assert check(fixed, "client.claude-code.entry")["status"] == "pass"
+    assert_hidden([*seen(env, err), *seen(fixed, err2)], token)
+
+
 # -- 2. "Token does not have required MCP access" -----------------------------------------------
 
 

@@ -50,14 +50,39 @@ def desired_entry(
         transport = "auto"
     conn = Connection(**{**conn.__dict__, "transport": transport})
     rendered = render_entry(state.profile, conn, ctx.paths.os_name)
-    extras = {k: v for k, v in state.entry.items() if k not in _known_keys(state)}
-    return {**rendered.entry, **extras}, rendered.shape, rendered.holds_secret
+    known = _known_keys(state)
+    entry = dict(rendered.entry)
+    for key, value in state.entry.items():
+        if key not in known:
+            entry[key] = value  # a setting of the user's own (a timeout)
+        elif isinstance(value, dict) and isinstance(entry.get(key), dict):
+            entry[key] = {**value, **entry[key]}  # their own headers (X-Dot-Team) stay
+    return entry, rendered.shape, rendered.holds_secret
+
+
+def _moved(value: Any, old: str, new: str) -> Any:
+    """`value` with the URL `old` replaced by `new` wherever it is (a `url`, an mcp-remote
+    argument, a `?token=` URL), and nothing else changed."""
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    if isinstance(value, str) and (value == old or value.startswith((old + "?", old + "#"))):
+        return new + value[len(old) :]
+    return value
 
 
 def rewrite(ctx: Context, state: ClientState, url: str | None = None) -> str:
+    """Repair the entry. With `url` (a region or SSE fix) only the URL changes: every other key
+    and value of the entry is the user's and stays as it is. Without, the entry is written in
+    the shape the client reads, keeping the user's own settings and extra headers."""
     if state.target is None or state.path is None or state.entry is None:
         raise DotSetupError(f"{state.profile.name} has no entry to rewrite", "")
-    entry, shape, holds_secret = desired_entry(ctx, state, url)
+    if url is not None and state.wiring is not None and state.wiring.url:
+        entry = _moved(state.entry, state.wiring.base_url, url)
+        shape, holds_secret = "url", bool(state.wiring.token) and not state.wiring.token_var
+    else:
+        entry, shape, holds_secret = desired_entry(ctx, state, url)
     change = Change(
         client=state.profile,
         target=state.target,
@@ -68,6 +93,6 @@ def rewrite(ctx: Context, state: ClientState, url: str | None = None) -> str:
         shape=shape,
         force=True,
     )
-    done = apply(plan([change]), ctx.paths)[0]
+    done = apply(plan([change], ctx.paths), ctx.paths)[0]
     backup = f" (backup {done.backup.id})" if done.backup else ""
     return f"rewrote the '{ctx.name}' entry in {state.path}{backup}"

@@ -55,12 +55,20 @@ def check_config(ctx: Context, state: ClientState) -> Result:
 
 def _fits(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
     """The entry holds everything dot-setup would write. Extra settings of the user's (a
-    timeout) are fine; an extra way to connect (headers beside an OAuth url) is another shape."""
+    timeout, another header such as X-Dot-Team: the real Claude Code connects with it) are
+    fine; an extra way to connect (headers beside an OAuth url) is another shape."""
     from dot_setup.doctor.rewrite import CONNECTION_KEYS
 
     if any(k in CONNECTION_KEYS and k not in desired for k in existing):
         return False
-    return all(k in existing and entry_matches(existing[k], desired[k], SENTINEL) for k in desired)
+    return all(k in existing and _covers(existing[k], desired[k]) for k in desired)
+
+
+def _covers(existing: Any, desired: Any) -> bool:
+    """Like entry_matches, but a map may hold more keys than dot-setup writes."""
+    if isinstance(desired, dict) and isinstance(existing, dict):
+        return all(k in existing and _covers(existing[k], v) for k, v in desired.items())
+    return entry_matches(existing, desired, SENTINEL)
 
 
 def _match(ctx: Context, state: ClientState) -> str:

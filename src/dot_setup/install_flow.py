@@ -154,7 +154,7 @@ def changes_for(
                 force=spec.force,
             )
         )
-    return plan(changes), manual
+    return plan(changes, paths), manual
 
 
 def confirm(question: str, request: InstallRequest) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dot_setup import containers
 from dot_setup.backups import Backup, make_backup
 from dot_setup.detect import target_path
 from dot_setup.errors import (
@@ -58,6 +59,7 @@ class Change:
     status: str = ""  # create, update, unchanged, remove, absent
     backup: Backup | None = None
     warnings: list[str] = field(default_factory=list)
+    created_levels: int = 0  # container levels this insert creates, or that remove may take
 
     @property
     def after(self) -> str:
@@ -106,7 +108,8 @@ def _edit(change: Change, text: str | None) -> str:
     t = change.target
     try:
         if change.entry is None:
-            return fmt.remove_entry(source, t.container, t.list_key, change.name)
+            removed = fmt.remove_entry(source, t.container, t.list_key, change.name)
+            return containers.strip(t, removed, change.created_levels)
         return fmt.set_entry(source, t.container, t.list_key, change.name, change.entry)
     except ParseFailure as exc:
         if change.force and change.entry is not None:
@@ -172,7 +175,7 @@ def current_entry(target: Target, path: Path) -> Any:
         raise ConfigShapeError(f"{path}: {exc}", "fix that key by hand") from None
 
 
-def plan(changes: list[Change]) -> list[Change]:
+def plan(changes: list[Change], paths: Paths) -> list[Change]:
     """Compute before/after for every change; files named twice see the earlier edits."""
     planned: dict[Path, bytes | None] = {}
     for change in changes:
@@ -181,6 +184,8 @@ def plan(changes: list[Change]) -> list[Change]:
             planned[real] = read_bytes(real, label=change.path)
         change.before_bytes = planned[real]
         change.before = _text(change, change.before_bytes)
+        if change.entry is None:
+            change.created_levels = containers.recorded(paths, real, change.target, change.name)
         change.after_bytes = _new_bytes(change, change.before_bytes)
         if change.after_bytes == change.before_bytes:
             change.status = "unchanged" if change.entry is not None else "absent"
@@ -188,9 +193,25 @@ def plan(changes: list[Change]) -> list[Change]:
             change.status = "remove"
         else:
             change.status = "create" if change.before is None else "update"
+            change.created_levels = _created_levels(change)
         if change.changed:
             planned[real] = change.after_bytes
     return changes
+
+
+def _created_levels(change: Change) -> int:
+    """Container levels this insert creates (see containers.py). The innermost key appearing
+    no more often than before means the container was there: no second parse of a 12 MB file."""
+    before, key = change.before_bytes, change.target.container[-1].encode("utf-8")
+    if (
+        before is None
+        or change.status != "update"
+        or change.after_bytes.count(key) <= before.count(key)
+    ):
+        return 0
+    t = change.target
+    unwound = get_format(t.format).remove_entry(change.after, t.container, t.list_key, change.name)
+    return containers.created_levels(t, change.before, unwound)
 
 
 def preflight(changes: list[Change], paths: Paths) -> None:
@@ -228,6 +249,7 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
             )
             if outcome.changed:
                 done.append((change, outcome.before))
+                _remember_containers(paths, outcome.real_path, change)
     except DotSetupError:
         _roll_back(done)
         raise
@@ -238,6 +260,13 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
             f"{where}{exc.strerror or exc}", "check free space and permissions"
         ) from None
     return changes
+
+
+def _remember_containers(paths: Paths, real: Path, change: Change) -> None:
+    if change.entry is None and change.created_levels:
+        containers.record(paths, real, change.target, change.name, 0)
+    elif change.entry is not None and change.created_levels:
+        containers.record(paths, real, change.target, change.name, change.created_levels)
 
 
 def _roll_back(done: list[tuple[Change, bytes | None]]) -> None:

@@ -65,7 +65,7 @@ def remove_command(
         changes.append(
             Change(client=profile, target=target, path=path, name=entry_name, entry=None)
         )
-    plan(changes)
+    plan(changes, paths)
     pending = [c for c in changes if c.changed]
     report_plan(changes, dry_run)
     if pending and not dry_run:

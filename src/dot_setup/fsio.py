@@ -232,8 +232,8 @@ def check_writable(paths: Paths, path: Path) -> None:
     """Raise unless `path` can be written now: what a write needs, checked without writing.
 
     For steps that cannot be undone (generating a token revokes the previous one): the file is
-    absent or a regular, writable file; the nearest existing folder on its path is a folder we
-    may write in; its lock file can be created.
+    absent or a regular, writable file; the nearest existing folder on its path, and on the
+    path of its lock file, is a folder we may write in. Nothing is created.
     """
     real = resolve(path)
     try:
@@ -250,25 +250,22 @@ def check_writable(paths: Paths, path: Path) -> None:
                 f"{path} is read-only (mode {stat.S_IMODE(st.st_mode):o})",
                 f"make it writable (chmod u+w {path}) if dot-setup may change it",
             )
-    folder = real.parent
+    _check_folder(real.parent, f"for {path}")
+    _check_folder(paths.locks_dir, "for dot-setup's lock files")
+
+
+def _check_folder(folder: Path, purpose: str) -> None:
+    """The folder, or the nearest one of its parents that exists, is a folder we may write in:
+    checked without creating anything (a declined confirmation leaves no trace)."""
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise FileAccessError(
-            f"{folder} is not a folder, so {path} cannot be created", "move it aside"
-        )
+        raise FileAccessError(f"{folder} is not a folder ({purpose})", "move it aside")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise WriteError(
-            f"cannot write in {folder} (for {path}): permission denied",
+            f"cannot write in {folder} ({purpose}): permission denied",
             "check the owner and mode of that folder",
         )
-    lock = _lock_path(paths, real)
-    try:
-        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise WriteError(
-            f"cannot create the lock file {lock}: {exc.strerror}", "check DOT_SETUP_STATE_DIR"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -309,6 +306,19 @@ def file_lock(paths: Paths, real: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` and each missing folder above it, mode 0700 whatever the umask. Folders
+    that exist are left as they are (a --data-dir of /tmp must not become private)."""
+    missing = []
+    folder = path
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(new, 0o700)
 
 
 def _umask() -> int:

@@ -89,15 +89,9 @@ def test_yaml_whitespace_only_file_is_idempotent() -> None:
     assert YAML.set_entry(once, ("extensions",), "", "dot", ENTRY) == once
 
 
-# --- open -------------------------------------------------------------------------------------
+# --- fixed since the suite was written (were xfail) --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="YAML editor bug: a comment line after the container's last entry (a section comment "
-    "for the next key, or the file's last comment) belongs to that entry for ruamel, so the new "
-    "entry is written below the comment: the comment moves away from what it describes",
-)
 @pytest.mark.parametrize(
     ("text", "container", "list_key", "comment"),
     [
@@ -123,18 +117,31 @@ def test_yaml_whitespace_only_file_is_idempotent() -> None:
 def test_yaml_comment_after_the_container_stays_after_the_new_entry(
     text: str, container: str, list_key: str, comment: str
 ) -> None:
+    """Was: a comment line after the container's last entry belongs to that entry for ruamel,
+    so the new entry was written below the comment, away from what it describes. Setting it
+    again changes nothing, and removing it gives the input back (the comment stays)."""
     out = YAML.set_entry(text, (container,), list_key, "dot", ENTRY)
     assert out.endswith(comment)
     assert out.index("dot") < out.index(comment)
+    assert YAML.set_entry(out, (container,), list_key, "dot", ENTRY) == out
+    assert YAML.remove_entry(out, (container,), list_key, "dot") == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="YAML editor bug: when the line just above the insertion point is one ruamel "
-    "normalises (here `a:  1`, two spaces), the splice gives up and the whole ruamel output "
-    "is used, so lines elsewhere change too (the escape in b is decoded)",
-)
 def test_yaml_normalised_line_next_to_the_entry_keeps_the_rest() -> None:
+    """Was: when the line just above the insertion point is one ruamel normalises (`a:  1`,
+    two spaces), the splice gave up and used ruamel's whole output, so lines elsewhere changed
+    too (the escape in b was decoded). Normalised lines between two unchanged ones are now
+    matched by position."""
     text = 'extensions:\n  a:  1\nb: "caf\\u00e9"\n'
     out = YAML.set_entry(text, ("extensions",), "", "dot", ENTRY)
-    assert out.endswith('b: "caf\\u00e9"\n')
+    assert out == "extensions:\n  a:  1\n  dot:\n    url: " + ENTRY["url"] + '\nb: "caf\\u00e9"\n'
+    assert YAML.remove_entry(out, ("extensions",), "", "dot") == text
+
+
+def test_yaml_update_keeps_a_comment_after_the_entry() -> None:
+    """A new token for an entry that a comment follows: the comment stays (ruamel drops the
+    comments of a map that is replaced whole, so the entry is changed in place)."""
+    text = "extensions:\n  dot:\n    url: old  # the url\n# the end\n"
+    out = YAML.set_entry(text, ("extensions",), "", "dot", ENTRY)
+    assert out.startswith("extensions:\n  dot:\n    url: " + ENTRY["url"])
+    assert out.endswith(" # the url\n# the end\n")

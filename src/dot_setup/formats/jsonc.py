@@ -33,6 +33,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 _WS_COMMENTS = re.compile(r"(?:[ \t\n\r]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
+_LINE_BREAK = re.compile(r"\r?\n")
 # The C scanner and string decoder behind json.loads (typeshed does not declare them).
 _scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -218,16 +219,27 @@ def _indent_of_line(text: str, pos: int) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _indent_unit(text: str, root: _Object) -> str:
-    """The file's indent step: a root member's indentation beyond the root's own line."""
-    base = _indent_of_line(text, root.start)
-    for member in root.members:
+def _own_line_unit(text: str, node: _Object) -> str:
+    """The indent step inside `node`: a member on a line of its own, beyond the node's line.
+    The last such member wins: a new member is aligned with the last one, so the unit read
+    after an edit is the unit the edit used (set_entry is idempotent)."""
+    base = _indent_of_line(text, node.start)
+    for member in reversed(node.members):
         line = _line_start(text, member.key_start)
         indent = _indent_of_line(text, member.key_start)
-        if line > root.start and text[line : member.key_start] == indent:
-            if indent.startswith(base) and len(indent) > len(base):
-                return indent[len(base) :]
-            break
+        own_line = line > node.start and text[line : member.key_start] == indent
+        if own_line and indent.startswith(base) and len(indent) > len(base):
+            return indent[len(base) :]
+    return ""
+
+
+def _indent_unit(text: str, chain: list[_Object]) -> str:
+    """The file's indent step where the edit happens: the innermost object on the container
+    path that shows one, else the file's first indented line, else two spaces."""
+    for node in reversed(chain):
+        unit = _own_line_unit(text, node)
+        if unit:
+            return unit
     match = _INDENTED_LINE.search(text)
     return match.group(1) if match else "  "
 
@@ -262,11 +274,11 @@ def _comment_end(text: str, match: re.Match[str]) -> int:
 
 
 class _Editor:
-    def __init__(self, text: str, comments: bool, root: _Object) -> None:
+    def __init__(self, text: str, comments: bool, chain: list[_Object]) -> None:
         self.text = text
         self.comments = comments
         self.newline = newline_of(text)
-        self.unit = _indent_unit(text, root)
+        self.unit = _indent_unit(text, chain)
 
     def multiline(self, node: _Object) -> bool:
         first = node.members[0].key_start if node.members else node.end - 1
@@ -331,11 +343,15 @@ class _Editor:
                 start = _comment_end(
                     text, comment
                 )  # keep comment lines (commented-out servers) above it
-            # If a // comment now ends the kept text, what follows must start on a new line.
-            keep_break = (
-                text.find("//", prev.comma, start) >= 0 and text[end : end + 1] not in "\r\n"
+            # If a // comment now ends the kept text, what follows must start on a new line:
+            # the line break that was there (a file may mix CRLF and LF).
+            kept = list(_COMMENT.finditer(text, prev.comma + 1, start))
+            ends_in_line_comment = bool(kept) and kept[-1].group(0).startswith("//")
+            keep_break = ends_in_line_comment and text[end : end + 1] not in "\r\n"
+            removed_break = _LINE_BREAK.match(text, start)
+            filler = (
+                (removed_break.group(0) if removed_break else self.newline) if keep_break else ""
             )
-            filler = self.newline if keep_break else ""
             if member.comma >= 0:
                 return [(start, end, filler)]
             return [(start, member.value_end, filler), (prev.comma, prev.comma + 1, "")]
@@ -431,7 +447,7 @@ class JsonFormat:
             root = self._parse(text, container)
             assert root is not None
         chain = _chain(root, container)
-        editor = _Editor(text, self.comments, root)
+        editor = _Editor(text, self.comments, chain)
         depth = len(chain) - 1
         if depth == len(container):
             node = chain[-1]
@@ -457,7 +473,7 @@ class JsonFormat:
             indexes = [i for i, m in enumerate(node.members) if m.key == name]
             if not indexes:
                 return text
-            editor = _Editor(text, self.comments, root)
+            editor = _Editor(text, self.comments, chain)
             text = _apply(text, editor.remove(node, indexes[-1]))
 
 

@@ -3,12 +3,14 @@
 ruamel re-emits the whole document, normalising what it does not keep (escapes in quoted
 scalars, CRLF, a BOM, odd indentation). So the edit is not taken from ruamel's output directly:
 we dump the document before and after the change, diff the two dumps, and apply only that diff's
-hunks to the user's original text. Lines outside our entry therefore stay byte for byte. Only if
-a hunk touches a line ruamel normalised (rare) is ruamel's whole output used instead.
+hunks to the user's original text. Lines outside our entry therefore stay byte for byte, also
+next to lines ruamel normalised (matched by position between unchanged lines). Only if a hunk
+cannot be placed at all is ruamel's whole output used instead.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import io
 import re
@@ -52,32 +54,108 @@ def _splice(original: str, before: str, after: str) -> str:
     bom = "\ufeff" if original.startswith("\ufeff") else ""
     text = original[len(bom) :].replace("\r\n", "\n")
     source, old, new = (x.splitlines(keepends=True) for x in (text, before, after))
-    where: dict[int, int] = {}  # line of `before` -> the same line in the original
-    for block in difflib.SequenceMatcher(None, old, source, autojunk=False).get_matching_blocks():
-        for k in range(block.size):
-            where[block.a + k] = block.b + k
+    at = _Lines(old, source)
     result = list(source)
     ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     for tag, i1, i2, j1, j2 in reversed(ops):
         if tag == "equal":
             continue
         if i1 < i2:
-            if (
-                any(i not in where for i in range(i1, i2))
-                or where[i2 - 1] - where[i1] != i2 - i1 - 1
-            ):
-                return _with_newlines(after, nl, bom)  # a hunk on a normalised line
-            start, stop = where[i1], where[i2 - 1] + 1
-        elif i1 in where:
-            start = stop = where[i1]
-        elif i1 - 1 in where:
-            start = stop = where[i1 - 1] + 1
-        elif i1 == 0:
-            start = stop = 0
+            first, last = at.line(i1), at.line(i2 - 1)
+            if first is None or last is None or last - first != i2 - i1 - 1:
+                return _with_newlines(after, nl, bom)  # lines ruamel rewrote beyond recognition
+            start, stop = first, last + 1
+            stop -= _section_comments_at_end(result[start:stop], new[j1:j2])
         else:
-            return _with_newlines(after, nl, bom)
+            point = at.gap(i1)
+            if point is None:
+                return _with_newlines(after, nl, bom)
+            start = stop = _above_section_comments(result, point, new[j1:j2])
         result[start:stop] = new[j1:j2]
     return _with_newlines("".join(result), nl, bom)
+
+
+class _Lines:
+    """Where a line of the dump is in the user's text. Lines ruamel normalised (`a:  1` dumped
+    as `a: 1`, an escape decoded) have no exact match; between two matched lines with as many
+    lines between them on both sides, they are taken to correspond one to one."""
+
+    def __init__(self, dump: list[str], source: list[str]) -> None:
+        self.where: dict[int, int] = {}
+        matcher = difflib.SequenceMatcher(None, dump, source, autojunk=False)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                self.where[block.a + k] = block.b + k
+        self.matched = sorted(self.where)
+        self.dump_len, self.source_len = len(dump), len(source)
+
+    def line(self, i: int) -> int | None:
+        if i in self.where:
+            return self.where[i]
+        below = bisect.bisect_left(self.matched, i)
+        lo = self.matched[below - 1] if below else -1
+        hi = self.matched[below] if below < len(self.matched) else self.dump_len
+        src_lo = self.where[lo] if lo >= 0 else -1
+        src_hi = self.where[hi] if hi < self.dump_len else self.source_len
+        return src_lo + (i - lo) if hi - lo == src_hi - src_lo else None
+
+    def gap(self, i: int) -> int | None:
+        """The source position of the point before dump line `i` (an insertion point)."""
+        if i < self.dump_len and (here := self.line(i)) is not None:
+            return here
+        if i == 0:
+            return 0
+        above = self.line(i - 1)
+        return None if above is None else above + 1
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_section_comment(line: str, limit: int) -> bool:
+    return line.lstrip(" ").startswith("#") and _indent(line) < limit
+
+
+def _limit(lines: list[str]) -> int:
+    """Comment lines indented left of this belong to what follows (see below)."""
+    first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
+    return _indent(first) + (1 if first.lstrip(" ").startswith("- ") else 0)
+
+
+def _section_comments_at_end(deleted: list[str], inserted: list[str]) -> int:
+    """How many lines at the end of a removed entry are the next section's comment (with the
+    blank lines around it): ruamel removes them with the entry they follow, but they are the
+    user's and stay."""
+    limit, keep, comments = _limit(deleted), 0, 0
+    for line in reversed(deleted):
+        if line in inserted:
+            break
+        if _is_section_comment(line, limit):
+            comments += 1
+        elif line.strip():
+            break
+        keep += 1
+    return keep if comments else 0
+
+
+def _above_section_comments(lines: list[str], start: int, inserted: list[str]) -> int:
+    """ruamel keeps a comment after a container's last entry with that entry, so a new entry
+    dumps below it: a section comment for the next key (`# next section`), or the file's last
+    comment, would move away from what it describes. The insertion goes above such comment
+    lines (and the blank lines around them): those indented left of the new entry, or, for a
+    `- ` item, not right of it."""
+    limit = _limit(inserted)
+    point, crossed_comment = start, False
+    while point > 0:
+        line = lines[point - 1]
+        if not line.strip():
+            point -= 1
+        elif _is_section_comment(line, limit):
+            point, crossed_comment = point - 1, True
+        else:
+            break
+    return point if crossed_comment else start
 
 
 def _with_newlines(text: str, nl: str, bom: str) -> str:
@@ -162,6 +240,22 @@ def _container(doc: Any, container: tuple[str, ...], list_key: str, create: bool
     return node
 
 
+def _assign(node: Any, key: Any, value: Any) -> None:
+    """node[key] = value, changing an existing map in place: ruamel keeps a comment with the
+    key it follows, so replacing the whole map would drop a comment written after the entry
+    (`# the end`), and its keys' own comments."""
+    present = key in node if isinstance(node, dict) else 0 <= key < len(node)
+    old = node[key] if present else None
+    if isinstance(old, dict) and isinstance(value, dict):
+        for gone in [k for k in old if k not in value]:
+            del old[gone]
+        for k, v in value.items():
+            if k not in old or _plain(old[k]) != v:
+                _assign(old, k, v)
+        return
+    node[key] = value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -197,10 +291,14 @@ class YamlFormat:
             index = named_index(node, list_key, name)
             if index is None:
                 node.append(item)
+            elif _plain(node[index]) == item:
+                return text  # already so: not even a comment may move
             else:
-                node[index] = item
+                _assign(node, index, item)
+        elif name in node and _plain(node[name]) == value:
+            return text
         else:
-            node[name] = value
+            _assign(node, name, value)
         return _splice(text, before, _dump(_yaml(layout), doc))
 
     def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:

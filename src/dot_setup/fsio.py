@@ -199,6 +199,18 @@ def read_secret_file(path: Path, limit: int, timeout: float) -> bytes:
         os.close(fd)
 
 
+def read_json(path: Path, limit: int = 16 * 1024 * 1024) -> object:
+    """A small JSON file dot-setup reads but does not edit (its settings, its sign-in, another
+    tool's cache): bounded like every read; None if it is missing, unreadable or not JSON."""
+    import json
+
+    try:
+        data = read_bytes(path, limit=limit)
+        return None if data is None else json.loads(data.decode("utf-8"))
+    except (FileAccessError, ValueError, RecursionError):
+        return None
+
+
 def decode(path: Path, data: bytes | None) -> str | None:
     if data is None:
         return None

@@ -36,7 +36,7 @@ from dot_setup.fsio import (
 )
 from dot_setup.paths import Paths
 from dot_setup.profiles.schema import ClientProfile, Target
-from dot_setup.secrets import REDACT
+from dot_setup.secrets import REDACT, mask_secret_values
 
 Transform = Callable[[str | None], str]
 
@@ -77,7 +77,7 @@ class Change:
             before, after, fromfile=label if self.before is not None else "/dev/null", tofile=label
         )
         text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-        return REDACT(text)
+        return mask_secret_values(REDACT(text))
 
 
 def resolve_target(profile: ClientProfile, scope: str, paths: Paths) -> tuple[Target, Path]:
@@ -210,7 +210,12 @@ def _created_levels(change: Change) -> int:
     ):
         return 0
     t = change.target
-    unwound = get_format(t.format).remove_entry(change.after, t.container, t.list_key, change.name)
+    try:
+        unwound = get_format(t.format).remove_entry(
+            change.after, t.container, t.list_key, change.name
+        )
+    except (ParseFailure, ShapeFailure):
+        return 0  # not undoable exactly: remove will leave the container
     return containers.created_levels(t, change.before, unwound)
 
 

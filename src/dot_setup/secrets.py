@@ -56,6 +56,44 @@ class Redactor:
         return text
 
 
+# Values that other programs keep in the same files (another server's key, a password): a diff
+# of the file shows them as context, and dot-setup does not know them, so they are recognised by
+# where they stand: after a key that names a secret, or after "Bearer".
+_SECRET_VALUE = re.compile(
+    r"""(?ix)
+    (  (?:bearer|basic)\s+
+     | [\w.-]*(?:token|secret|passw(?:or)?d|api[_-]?key|auth(?:orization)?|credential)[\w.-]*
+       ["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?
+    )
+    ([^\s"',}\]]{8,})
+    """
+)
+
+
+_VARIABLE_NAME = re.compile(r"^\$?\{?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\}?$")
+# ... and, wherever they stand, opaque strings: 20+ characters of a token's alphabet with both
+# letters and digits (URLs, paths, commands and words do not look like that).
+_OPAQUE = re.compile(
+    r"(?<![\w\-+=…])(?=[\w\-+=]*\d)(?=[\w\-+=]*[A-Za-z])[\w\-+=]{20,}(?![\w\-+=…])"
+)
+
+
+def mask_secret_values(text: str) -> str:
+    """Mask values that stand where secrets stand (see _SECRET_VALUE); used on diffs. A value
+    already masked, or the name of a variable (DOT_MCP_TOKEN, ${DOT_MCP_TOKEN}), is left."""
+
+    def masked(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if "…" in value or _VARIABLE_NAME.match(value):
+            return match.group(0)
+        return match.group(1) + mask(value)
+
+    text = _SECRET_VALUE.sub(masked, text)
+    return _OPAQUE.sub(
+        lambda m: m.group(0) if _VARIABLE_NAME.match(m.group(0)) else mask(m.group(0)), text
+    )
+
+
 def _encodings(secret: str) -> set[str]:
     import html
     import json

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dot_setup.fsio import write_atomic
+from dot_setup.fsio import read_json, write_atomic
 from dot_setup.paths import Paths
 
 if TYPE_CHECKING:
@@ -20,10 +20,7 @@ def _path(paths: Paths) -> Any:
 
 
 def load(paths: Paths) -> dict[str, Any]:
-    try:
-        data = json.loads(_path(paths).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = read_json(_path(paths))
     return data if isinstance(data, dict) else {}
 
 

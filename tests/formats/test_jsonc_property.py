@@ -23,10 +23,8 @@ Properties
       added/replaced (key order included); a new entry only inserts bytes.
   (c) set_entry twice with the same value gives the same text.
   (d) replacing an existing entry changes only that entry's value span.
-Known open bug: (c) tolerates a second edit that differs only in line indentation, for files
-indented irregularly enough to confuse the indent-unit inference (test_indent_unit_is_stable,
-xfail); the json.dumps tests and the goldens check exact idempotence. The bugs these properties
-found and src has fixed since are kept as plain regression tests at the end of the file.
+The bugs these properties found and src has fixed since are kept as plain regression tests at
+the end of the file.
 
 json5 decodes an escaped surrogate pair into two lone surrogates; the oracle joins them back so it
 speaks JSON's string semantics (see _join_surrogates).

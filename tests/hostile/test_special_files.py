@@ -77,6 +77,8 @@ def test_list_doctor_and_remove_do_not_hang_on_a_fifo_or_device(
     assert doctor.code == 1
     check = next(c for c in doctor.json()["data"]["checks"] if c["id"] == "client.cursor.config")
     assert check["status"] == "fail" and KINDS[kind] in check["summary"]
+    assert "regular file" in check["remediation"]["text"]  # not "fix it at that position"
+    assert check["remediation"]["commands"] == []
     assert time.monotonic() - started < 15
     assert node_fingerprint(node) == before
 
@@ -108,3 +110,36 @@ def test_a_token_file_is_never_created_wider_than_0600(fake_home: Path) -> None:
     path = fake_home / ".cursor" / "mcp.json"
     assert (path.stat().st_mode & 0o777) == 0o600
     assert json.loads(path.read_text())["mcpServers"]["dot"]["headers"]
+
+
+@pytest.mark.slow
+def test_an_unreadable_folder_is_a_clear_error_not_a_crash(fake_home: Path, tmp_path: Path) -> None:
+    """Was: list and doctor crashed (exit 3) on a folder they may not search. As root the
+    test drops root's permission bypass for dot-setup's process, so the modes really apply."""
+    from tests.hostile.conftest import cli
+
+    cursor = fake_home / ".cursor"
+    cursor.mkdir()
+    (cursor / "mcp.json").write_text('{"mcpServers": {}}\n')
+    config = fake_home / ".config"
+    (config / "zed").mkdir(parents=True)
+    cursor.chmod(0o000)
+    config.chmod(0o000)
+    env = {"DOT_SETUP_HOME": str(fake_home), "DOT_SETUP_STATE_DIR": str(tmp_path / "state")}
+    try:
+        listed = cli("list", "--json", env=env, unprivileged=True)
+        assert listed.returncode == 0, listed.stderr
+        rows = {r["id"]: r for r in json.loads(listed.stdout)["data"]["clients"]}
+        assert rows["cursor"]["status"] == "unreadable"
+        assert "permission denied" in rows["cursor"]["detail"]
+        doctor = cli("doctor", "--client", "cursor", "--timeout", "3", env=env, unprivileged=True)
+        assert doctor.returncode == 1, doctor.stderr
+        assert "permission denied" in doctor.stdout + doctor.stderr
+        install = cli(*INSTALL[:-1], "--yes", env=env, stdin=TOKEN.encode(), unprivileged=True)
+        assert install.returncode == 1 and "permission denied" in install.stderr
+        for result in (listed, doctor, install):
+            assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    finally:
+        cursor.chmod(0o755)
+        config.chmod(0o755)
+    assert (cursor / "mcp.json").read_text() == '{"mcpServers": {}}\n'

@@ -54,6 +54,9 @@ def _splice(original: str, before: str, after: str) -> str:
     bom = "\ufeff" if original.startswith("\ufeff") else ""
     text = original[len(bom) :].replace("\r\n", "\n")
     source, old, new = (x.splitlines(keepends=True) for x in (text, before, after))
+    unterminated = bool(source) and not source[-1].endswith("\n")
+    if unterminated:  # a line added after it must not be joined onto it
+        source[-1] += "\n"
     at = _Lines(old, source)
     result = list(source)
     ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
@@ -72,6 +75,8 @@ def _splice(original: str, before: str, after: str) -> str:
                 return _with_newlines(after, nl, bom)
             start = stop = _above_section_comments(result, point, new[j1:j2])
         result[start:stop] = new[j1:j2]
+    if unterminated and result and result[-1] == source[-1]:
+        result[-1] = result[-1][:-1]  # still the file's last line: as it was, unterminated
     return _with_newlines("".join(result), nl, bom)
 
 
@@ -264,6 +269,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _checked(text: str, before: str, after: str, doc: Any) -> str:
+    """The spliced text, if it reads back as the edited document; else ruamel's own output
+    (correct, if less faithful to the file's formatting). A file is never written broken."""
+    spliced = _splice(text, before, after)
+    try:
+        if _plain(_yaml(_LAYOUTS[0]).load(spliced)) == _plain(doc):
+            return spliced
+    except Exception:  # noqa: S110 - any failure to read it back means: do not use it
+        pass
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    return _with_newlines(after, newline_of(text), bom)
+
+
 class YamlFormat:
     name = "yaml"
 
@@ -299,7 +317,7 @@ class YamlFormat:
             return text
         else:
             _assign(node, name, value)
-        return _splice(text, before, _dump(_yaml(layout), doc))
+        return _checked(text, before, _dump(_yaml(layout), doc), doc)
 
     def remove_entry(self, text: str, container: tuple[str, ...], list_key: str, name: str) -> str:
         doc, layout = _load(text)
@@ -318,4 +336,4 @@ class YamlFormat:
             del node[name]
         else:
             return text
-        return _splice(text, before, _dump(_yaml(layout), doc))
+        return _checked(text, before, _dump(_yaml(layout), doc), doc)

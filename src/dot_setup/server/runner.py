@@ -128,15 +128,18 @@ def demo_passwords(
 ) -> tuple[dict[str, str], Path | None]:
     """The demo users' passwords: from --demo-password-file, the environment, or a 0600 file
     generated on first start (returned as the second value, to tell the user where it is)."""
+    from dot_setup.errors import FileAccessError
+    from dot_setup.fsio import private_dir, read_json, read_secret_file
+
     chosen = None
     if password_file is not None:
         try:
-            chosen = password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
+            chosen = read_secret_file(password_file, 64 * 1024, 60).decode("utf-8").strip()
+        except (FileAccessError, UnicodeDecodeError) as exc:
+            why = exc.message if isinstance(exc, FileAccessError) else "not UTF-8 text"
             raise UsageError(
-                f"cannot read --demo-password-file {password_file}: {exc.strerror}",
-                "pass a readable file",
-            ) from exc
+                f"cannot read --demo-password-file {password_file}: {why}", "pass a readable file"
+            ) from None
     elif env.get(PASSWORD_ENV):
         chosen = env[PASSWORD_ENV]
     if chosen is not None:
@@ -147,12 +150,15 @@ def demo_passwords(
             )
         return {u.email: chosen for u in DEMO_USERS}, None
     path = data_dir / "demo-users.json"
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
+    stored = read_json(path)
+    if isinstance(stored, dict) and all(isinstance(stored.get(u.email), str) for u in DEMO_USERS):
         return {u.email: stored[u.email] for u in DEMO_USERS}, path
+    if os.path.lexists(path):
+        raise UsageError(
+            f"{path} does not hold the demo users' passwords",
+            "delete it to have new ones generated, or pass --demo-password-file",
+        )
     generated = {u.email: secrets.token_urlsafe(12) for u in DEMO_USERS}
-    from dot_setup.fsio import private_dir
-
     private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -82,11 +82,13 @@ class FileStore:
         self.warn = warn
 
     def _read(self) -> dict[str, Any]:
+        from dot_setup.errors import FileAccessError
+        from dot_setup.fsio import read_bytes
+
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError):
+            raw = read_bytes(self.path, limit=4 * 1024 * 1024)
+            data = json.loads(raw.decode("utf-8")) if raw is not None else {}
+        except (FileAccessError, ValueError, RecursionError):
             OUT.warn(f"{self.path} is not readable JSON; it is ignored (sign in again)")
             return {}
         return data if isinstance(data, dict) else {}
@@ -206,19 +208,17 @@ class ClientCache:
     def __init__(self, paths: Paths) -> None:
         self.path = paths.state_dir / "oauth-clients.json"
 
+    def _read(self) -> dict[str, Any]:
+        from dot_setup.fsio import read_json
+
+        data = read_json(self.path)
+        return data if isinstance(data, dict) else {}
+
     def get(self, issuer: str) -> str:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return ""
-        value = data.get(issuer, "") if isinstance(data, dict) else ""
-        return str(value)
+        return str(self._read().get(issuer, ""))
 
     def put(self, issuer: str, client_id: str) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
+        data = self._read()
         data[issuer] = client_id
         self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"

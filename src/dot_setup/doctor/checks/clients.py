@@ -18,7 +18,7 @@ from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.model import Check, Remediation, Result, failed, passed, skipped, warned
 from dot_setup.doctor.rewrite import desired_entry, rewrite
 from dot_setup.doctor.wiring import read_wiring
-from dot_setup.errors import ConfigParseError
+from dot_setup.errors import ConfigParseError, FileAccessError
 from dot_setup.render import entry_matches
 from dot_setup.status import SENTINEL, expected_entries
 
@@ -41,6 +41,8 @@ def check_config(ctx: Context, state: ClientState) -> Result:
     if state.error is not None:
         err = state.error
         where = str(err) if not isinstance(err, ConfigParseError) else err.message
+        if isinstance(err, FileAccessError):  # a FIFO, a device, a loop: nothing to restore
+            return failed(where, Remediation(err.hint, ()), path=str(state.path))
         fix = Remediation(
             f"{state.profile.name} cannot read this file either: fix it by hand at that"
             " position, or put back the copy dot-setup saved before its last change",

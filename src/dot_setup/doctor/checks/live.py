@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 
 from dot_setup.doctor.checks.auth import judge_token
-from dot_setup.doctor.checks.mcp_remote import cache_files
+from dot_setup.doctor.checks.mcp_remote import cache_files, read_cache_file
 from dot_setup.doctor.checks.network import timeout_settings
 from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.model import Check, Remediation, Result, Status, failed, passed, skipped
@@ -80,9 +80,7 @@ def _mcp_remote(ctx: Context, state: ClientState) -> Result:
             return skipped(
                 "OAuth through mcp-remote: signs in on first use (not started here: it would open a browser)"
             )
-        import json
-
-        access = str(json.loads(tokens[0].read_text(encoding="utf-8")).get("access_token", ""))
+        access = str(read_cache_file(tokens[0]).get("access_token", ""))
         REDACT.add(access)
         result = mc.list_tools(wiring.base_url, access, ctx.timeout)
         return _report(

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.model import Remediation, Result, failed, passed, skipped, warned
 from dot_setup.doctor.probe import probe_of
+from dot_setup.fsio import read_json
 
 CONSENT_MINUTES = 10
 
@@ -52,11 +53,8 @@ def cache_files(ctx: Context, state: ClientState) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith(prefix))
 
 
-def _read(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def read_cache_file(path: Path) -> dict[str, object]:
+    data = read_json(path)  # bounded: a FIFO or a huge file in ~/.mcp-auth is not read
     return data if isinstance(data, dict) else {}
 
 
@@ -124,7 +122,7 @@ def check_cache(ctx: Context, state: ClientState) -> Result:
         )
     info_path = by_kind.get("client_info.json")
     if info_path is not None and probe_of(ctx, wiring.url).reachable:
-        info = _read(info_path)
+        info = read_cache_file(info_path)
         known = _registration_known(ctx, state, info) if info.get("client_id") else False
         if known is False:
             return failed(

@@ -841,3 +841,12 @@ def test_remove_after_comment_line_keeps_the_line_ending() -> None:
     text = '{"mcpServers": {\r\n  "b": 1,\n  //\n  "dot": 2 /**/\n}}'
     removed = JSONC.remove_entry(text, ("mcpServers",), "", "dot")
     assert "\r" not in removed[removed.index('"b"') :]
+
+
+def test_a_member_after_a_lone_cr_gets_the_unit_its_own_line_will_give() -> None:
+    """Was: the last member sat after ' \\r' (a lone CR), the new member was aligned with that
+    line's one-space indent but rendered with the two-space default, and the second set_entry
+    read one space from it and re-indented (found by the properties at 1,500 examples)."""
+    text = '{"mcpServers": {//\n"":"","0":"",//\n \r"1":"",}, "": "", "0": "", "1": ""}'
+    once = JSONC.set_entry(text, ("mcpServers",), "", "dot", [None])
+    assert JSONC.set_entry(once, ("mcpServers",), "", "dot", [None]) == once

@@ -309,7 +309,11 @@ class _Editor:
                 return [(last.value_end, last.value_end, ", " + member)]
             return [(last.comma + 1, last.comma + 1, " " + member + trailing)]
         indent = _indent_of_line(text, last.key_start)
-        member = f"{key_json}: {_render(value, indent, self.unit, nl, True)}"
+        # The new member's own indentation beyond the object's line is the unit the next edit
+        # will read (_own_line_unit): render with it, so a second set_entry changes nothing.
+        base = _indent_of_line(text, node.start)
+        unit = indent[len(base) :] if indent.startswith(base) and indent != base else self.unit
+        member = f"{key_json}: {_render(value, indent, unit, nl, True)}"
         anchor = _same_line_tail(text, last.comma + 1 if last.comma >= 0 else last.value_end)
         if last.comma >= 0:
             return [(anchor, anchor, nl + indent + member + trailing)]

@@ -247,10 +247,11 @@ def apply(changes: list[Change], paths: Paths) -> list[Change]:
             outcome = update_file(
                 paths,
                 change.path,
-                transform,
+                None,
                 holds_secret=change.holds_secret,
                 on_before_replace=backup,
                 planned=(change.before_bytes, change.after_bytes),
+                transform_bytes=transform,
             )
             if outcome.changed:
                 done.append((change, outcome.before))

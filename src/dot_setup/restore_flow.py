@@ -58,7 +58,12 @@ def restore(paths: Paths, backup: Backup, yes: bool, no_input: bool) -> bool:
             make_backup(paths, real, before)  # restoring is undoable too
 
     update_file(
-        paths, target, lambda _before: data, holds_secret=True, on_before_replace=keep_current
+        paths,
+        target,
+        None,
+        transform_bytes=lambda _before: data,
+        holds_secret=True,
+        on_before_replace=keep_current,
     )
     OUT.result(f"restored {target} from {backup.id}")
     return True

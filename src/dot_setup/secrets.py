@@ -79,9 +79,16 @@ _OPAQUE = re.compile(
 
 
 def mask_secret_values(text: str) -> str:
-    """Mask values that stand where secrets stand (see _SECRET_VALUE); used on diffs. A value
-    already masked, or the name of a variable (DOT_MCP_TOKEN, ${DOT_MCP_TOKEN}), is left."""
+    """Mask values that stand where secrets stand (see _SECRET_VALUE) in a diff's lines (its
+    ---/+++ headers name files and are left). A value already masked, or the name of a
+    variable (DOT_MCP_TOKEN, ${DOT_MCP_TOKEN}), is left."""
+    return "".join(
+        line if line.startswith(("--- ", "+++ ")) else _mask_line(line)
+        for line in text.splitlines(keepends=True)
+    )
 
+
+def _mask_line(text: str) -> str:
     def masked(match: re.Match[str]) -> str:
         value = match.group(2)
         if "…" in value or _VARIABLE_NAME.match(value):

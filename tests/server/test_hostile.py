@@ -188,7 +188,7 @@ def test_concurrent_device_approvals_give_one_grant(fresh_server: LiveServer) ->
         verify = device.json()["verification_uri_complete"]
     with HeadlessBrowser(ANALYST, PASSWORD) as browser:
         page = browser.http.get(verify)
-        if page.status_code == 401:
+        if "Sign in to continue" in page.text:
             browser.login(verify)
             page = browser.http.get(verify)
         csrf = CSRF.search(page.text)

@@ -70,7 +70,7 @@ class HeadlessBrowser:
 
     def consent(self, consent_url: str, action: str = "allow") -> Outcome:
         page = self.http.get(consent_url)
-        if page.status_code == 401 and "Sign in to continue" in page.text:
+        if "Sign in to continue" in page.text:
             self.login(consent_url)
             page = self.http.get(consent_url)
         csrf, r = _CSRF.search(page.text), _R.search(page.text)
@@ -107,7 +107,7 @@ class HeadlessBrowser:
 
     def approve_device(self, verification_uri_complete: str, action: str = "allow") -> None:
         page = self.http.get(verification_uri_complete)
-        if page.status_code == 401:
+        if "Sign in to continue" in page.text:
             self.login(verification_uri_complete)
             page = self.http.get(verification_uri_complete)
         csrf = _CSRF.search(page.text)

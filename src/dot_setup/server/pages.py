@@ -64,7 +64,9 @@ def _sign_in_to_continue(state: ServerState, here: str) -> Response:
         )
         + "<button>Continue</button></form>"
     )
-    return page("Sign in to continue", body, 401, state.region)
+    # 200, not 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110, 15.5.2), and this
+    # is a page for a person, not an HTTP authentication scheme.
+    return page("Sign in to continue", body, 200, state.region)
 
 
 def _query_pairs(url: str) -> list[tuple[str, str]]:
@@ -98,13 +100,13 @@ def _redirect_note(uri: str) -> str:
     if known:
         text += f" ({esc(known)})"
     text += "."
+    warning = ""
     if local:
-        text += " <span class=warn>That address is on this computer: approve only if you just started the sign-in from an app here.</span>"
+        warning = "That address is on this computer: approve only if you just started the sign-in from an app here."
     elif not known:
-        text += (
-            " <span class=warn>Dot does not know this site: approve only if you trust it.</span>"
-        )
-    return f"<p>{text}</p>"
+        warning = "Dot does not know this site: approve only if you trust it."
+    # The warning is a block of its own: as an inline box it overlapped the line above.
+    return f"<p>{text}</p>" + (f"<p class=warn role=note>{esc(warning)}</p>" if warning else "")
 
 
 # -- login -----------------------------------------------------------------------------------
@@ -360,7 +362,10 @@ async def device_submit(request: Request) -> Response:
 async def _require(request: Request) -> WebSession | Response:
     session = await current_session(request)
     if session is None:
-        return redirect(f"/login?next={quote(request.url.path, safe='')}")
+        # After signing in, a GET comes back to its page; a form post to the page with the
+        # form (its own URL answers only POST).
+        back = request.url.path if request.method == "GET" else "/settings/integrations"
+        return redirect(f"/login?next={quote(back, safe='')}")
     return session
 
 

@@ -22,7 +22,12 @@ PAGE_HEADERS = {
     **NO_STORE,
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https: cursor:; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    # Fetch, "serializing a request origin": for a POST, the Origin header is "null" when the
+    # page's referrer policy is no-referrer, even for a form on the same origin (Chromium does
+    # exactly that, and every sign-in failed). same-origin keeps the Origin (and a Referer) on
+    # requests to this server and sends no Referer anywhere else, so consent URLs and codes
+    # still never leak to other sites.
+    "Referrer-Policy": "same-origin",
 }
 
 
@@ -106,10 +111,17 @@ async def current_session(request: Request) -> WebSession | None:
 
 
 def origin_ok(request: Request) -> bool:
-    """A browser's form POST must come from our own pages (the Origin header, when sent)."""
+    """A browser's form POST must come from our own pages.
+
+    Browsers send Origin on every POST (Fetch). Our pages' referrer policy (same-origin) makes
+    it our origin; a post from another site carries that site's origin, or "null" (an opaque
+    origin: a sandboxed frame, a data: URL, a page with no-referrer), and both are refused. A
+    request with no Origin at all is not a browser's form post (a script, a CLI); the CSRF
+    token, which only our pages hold, still has to match.
+    """
     origin = request.headers.get("origin")
     if origin is None:
-        return True  # not a cross-site browser request; the CSRF token still has to match
+        return True
     return origin in state_of(request).config.allowed_origins()
 
 

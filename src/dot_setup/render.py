@@ -97,6 +97,7 @@ def placeholder_values(profile: ClientProfile, conn: Connection) -> dict[str, st
         "service_description": conn.service.description,
         "connector_name": conn.service.connector_name,
         "mcp_remote": MCP_REMOTE,
+        "token_variable": conn.service.token_env,
     }
 
 

@@ -1,51 +1,20 @@
-"""What `dot-setup show` prints: one client's block, URL or steps, with the token masked."""
+"""What `dot-setup show` prints: one client's block, command, install links or in-app steps,
+with the token masked. The content is the guide (guide.py), the same one the reference
+server's Settings → Integrations page shows."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from dot_setup.common import choose_auth, choose_server, connection, get_token
+from dot_setup import guide
+from dot_setup.common import allowed_auth, choose_auth, choose_server, connection, get_token
 from dot_setup.console import OUT
 from dot_setup.detect import target_path
-from dot_setup.formats import get_format
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, get_service
-from dot_setup.render import render_entry, render_manual
 from dot_setup.secrets import REDACT, TokenSource
-
-PLACEHOLDER_TOKEN = "<YOUR_MCP_TOKEN>"
-
-# Clipboard programs by OS, first found wins; each reads the text on stdin.
-_CLIPBOARDS = {
-    "macos": [["pbcopy"]],
-    "windows": [["clip"]],
-    "linux": [
-        ["wl-copy"],
-        ["xclip", "-selection", "clipboard"],
-        ["xsel", "--clipboard", "--input"],
-    ],
-}
-
-
-def copy_to_clipboard(paths: Paths, text: str) -> str | None:
-    """Copy `text`; returns the program used, or None where no clipboard is available."""
-    for argv in _CLIPBOARDS.get(paths.os_name, []):
-        program = paths.which(argv[0])
-        if program is None:
-            continue
-        try:
-            subprocess.run([str(program), *argv[1:]], input=text.encode(), check=True, timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        return argv[0]
-    return None
-
-
-def snippet(fmt_name: str, container: tuple[str, ...], list_key: str, name: str, entry: Any) -> str:
-    return get_format(fmt_name).set_entry("", container, list_key, name, entry)
 
 
 def show_client(
@@ -61,6 +30,7 @@ def show_client(
     project_dir: Path | None,
     name: str | None,
     clipboard: bool,
+    link_only: bool = False,
 ) -> None:
     paths = Paths.from_env(project=project_dir)
     profile = get_client(client_id)
@@ -69,46 +39,84 @@ def show_client(
     if region is None and server_url is None and token is None:
         region = service.default_region
     server = choose_server(service_id, region, server_url, token)
+    if link_only and auth is None and "oauth" in allowed_auth(profile, service):
+        auth = "oauth"  # links are for clients that sign in themselves
     chosen = choose_auth(profile, service, auth, True)
     if chosen == "token" and token is None:
-        token = TokenSource(PLACEHOLDER_TOKEN, "placeholder")
+        token = TokenSource(guide.PLACEHOLDER_TOKEN, "placeholder")
     conn = connection(server, chosen, name or service.default_server_name, token, "", "auto")
-    data: dict[str, Any] = {"client": profile.id, "auth": chosen, "url": server.url}
+    target = profile.target(scope) if profile.kind == "file" else None
+    if profile.kind == "file" and target is None:
+        from dot_setup.errors import UsageError
+
+        scopes = ", ".join(f"--scope {t.scope}" for t in profile.targets)
+        raise UsageError(f"{profile.name} has no {scope}-scope config file", f"try {scopes}")
+    shown = guide.build(profile, conn, paths.os_name, target)
+    data = shown.data()
+    if link_only:
+        _print_links(profile.name, shown)
+    else:
+        to_copy = _print(profile.name, service.name, server.region, shown, target, paths, data)
+        _print_notes(profile.id, service, profile.notes, profile.docs_url, shown.next_step)
+        if clipboard and to_copy and (token is None or token.origin != "placeholder"):
+            from dot_setup import clipboard as board
+
+            if board.copy(to_copy, paths):
+                OUT.message("copied to the clipboard")
+    if OUT.json_mode:
+        OUT.envelope("ok", 0, json.loads(REDACT(json.dumps(data))), [])
+
+
+def _print(
+    client: str,
+    service: str,
+    region: str,
+    shown: guide.Guide,
+    target: Any,
+    paths: Paths,
+    data: dict[str, Any],
+) -> str:
+    """The guide as text; returns what to put on the clipboard."""
+    OUT.result(f"{client} → {service} ({region}, {shown.auth})", "bold")
     to_copy = ""
-    OUT.result(f"{profile.name} → {service.name} ({server.region}, {chosen})", "bold")
-    if profile.kind == "manual":
-        shown = render_manual(profile, conn)
+    if shown.client.kind == "manual":
         for i, step in enumerate(shown.steps, 1):
             OUT.result(f"  {i}. {step}")
         for label, value in shown.fields:
-            text = value if isinstance(value, str) else json.dumps(value, indent=2)
-            OUT.result(f"  {label}: {text}")
-            if not to_copy and ("URL" in label or not isinstance(value, str)):
-                to_copy = text
-        data.update(steps=shown.steps, fields=[{"label": k, "value": v} for k, v in shown.fields])
+            OUT.result(f"  {label}: {value}")
+            if not to_copy and ("URL" in label or value.startswith("{")):
+                to_copy = value
     else:
-        target = profile.target(scope)
-        if target is None:
-            from dot_setup.errors import UsageError
-
-            raise UsageError(f"{profile.name} has no {scope}-scope config file", "try --scope user")
-        rendered = render_entry(profile, conn, paths.os_name)
         path = target_path(target, paths)
-        block = snippet(target.format, target.container, target.list_key, conn.name, rendered.entry)
-        OUT.result(f"Add this to {path} ({target.format}):")
-        OUT.result(block.rstrip("\n"))
-        to_copy = block
-        data.update(path=str(path), format=target.format, shape=rendered.shape, block=block)
-    for note in filter(
-        None,
-        [service.clients.get(profile.id, None) and service.clients[profile.id].note, profile.notes],
-    ):
+        data["path"] = str(path)
+        OUT.result(f"Add this to {path} ({shown.format}):")
+        OUT.result(shown.block.rstrip("\n"))
+        to_copy = shown.block
+    if shown.command:
+        OUT.result(f"Or run {client}'s own command:")
+        OUT.result(f"  {shown.command}")
+    for label, url in shown.links:
+        OUT.result(f"{label}: {url}")
+    return to_copy
+
+
+def _print_links(client: str, shown: guide.Guide) -> None:
+    if not shown.links:
+        from dot_setup.errors import UsageError
+
+        why = (
+            "install links carry no token: use the block (dot-setup show without --link)"
+            if shown.auth == "token"
+            else f"{client} has no install link"
+        )
+        raise UsageError(f"no install link for {client} ({shown.auth})", why)
+    for _label, url in shown.links:
+        OUT.result(url)
+
+
+def _print_notes(client_id: str, service: Any, notes: str, docs: str, next_step: str) -> None:
+    rule = service.clients.get(client_id)
+    for note in filter(None, [rule.note if rule else "", notes]):
         OUT.message(f"note: {note}")
-    OUT.message(f"docs: {profile.docs_url}")
-    OUT.message(f"next: {profile.next_step.replace('{{name}}', conn.name)}")
-    if clipboard and to_copy and (token is None or token.origin != "placeholder"):
-        used = copy_to_clipboard(paths, to_copy)
-        if used:
-            OUT.message(f"copied to the clipboard ({used})")
-    if OUT.json_mode:
-        OUT.envelope("ok", 0, json.loads(REDACT(json.dumps(data))), [])
+    OUT.message(f"docs: {docs}")
+    OUT.message(f"next: {next_step}")

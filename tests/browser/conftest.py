@@ -120,15 +120,26 @@ class Browser:
         element.click()
 
     def text(self) -> str:
-        return str(self.by_css("body").text)
+        """The visible text of the page now showing (read in one go, so a page that is being
+        replaced by the next one is never half read)."""
+        return str(
+            self.driver.execute_script("return document.body ? document.body.innerText : ''")
+        )
 
     def title(self) -> str:
         return str(self.driver.title)
 
-    def wait_for(self, predicate: Any, timeout: float = 15) -> None:
+    def wait_for(self, predicate: Any, timeout: float = 20) -> None:
+        """Until `predicate()` is true; a page still loading or being replaced is retried."""
+        from selenium.common.exceptions import (
+            JavascriptException,
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(self.driver, timeout).until(lambda _d: predicate())
+        retry = (StaleElementReferenceException, NoSuchElementException, JavascriptException)
+        WebDriverWait(self.driver, timeout, ignored_exceptions=retry).until(lambda _d: predicate())
 
     def sign_in(self, email: str, password: str) -> None:
         """On the login page: fill it in and submit, as a person would."""

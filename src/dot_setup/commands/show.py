@@ -1,4 +1,4 @@
-"""`dot-setup show`: the exact block, URL or UI steps for one client, to paste by hand.
+"""`dot-setup show`: the exact block, command, install link or UI steps for one client.
 
 On screen the token is masked; the clipboard (where one is available) gets the real value.
 """
@@ -44,6 +44,10 @@ def show_command(
     clipboard: Annotated[
         bool, typer.Option("--clipboard/--no-clipboard", help="Copy the value to paste.")
     ] = True,
+    link: Annotated[
+        bool,
+        typer.Option("--link", help="Print only the client's install link(s), e.g. Add to Cursor."),
+    ] = False,
     json_out: JsonOpt = False,
     token: TokenTrapOpt = None,
 ) -> None:
@@ -63,5 +67,6 @@ def show_command(
         scope=scope.value,
         project_dir=project_dir,
         name=name,
-        clipboard=clipboard and not json_out,
+        clipboard=clipboard and not json_out and not link,
+        link_only=link,
     )

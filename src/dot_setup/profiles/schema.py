@@ -21,6 +21,8 @@ SCOPES = ("user", "project")
 OS_KEYS = ("all", "linux", "macos", "windows")
 SHAPES = ("http_bearer", "http_bearer_env", "http_oauth", "stdio_bearer", "stdio_oauth")
 AUTH_MODES = ("oauth", "token")
+# How Settings → Integrations groups the clients (its picker), in this order.
+CATEGORIES = ("desktop", "ide", "cli", "connector", "other")
 # Placeholders a template may use; renderer.py fills them.
 PLACEHOLDERS = frozenset(
     {
@@ -34,8 +36,15 @@ PLACEHOLDERS = frozenset(
         "service_description",
         "connector_name",
         "mcp_remote",
+        "token_variable",
     }
 )
+# An install link's values (the OAuth entry, never a token) and the filters between them.
+LINK_VALUES = frozenset(
+    {"name", "url", "service", "service_description", "connector_name", "entry", "named_entry"}
+)
+LINK_FILTERS = frozenset({"json", "base64", "url"})
+_LINK_RE = re.compile(r"\{\{([a-z_]+)((?:\|[a-z0-9]+)*)\}\}")
 _PLACEHOLDER_RE = re.compile(r"\{\{([a-z_]+)\}\}")
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -62,6 +71,14 @@ class Target:
     prefer_existing: tuple[str, ...] = ()
     list_key: str = ""
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """An install link ("Add to Cursor"): `url` is a template of LINK_VALUES and filters."""
+
+    label: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,9 @@ class ClientProfile:
     manual: Manual | None = None
     notes: str = ""
     source_file: str = ""
+    category: str = "other"
+    commands: Mapping[str, str] = field(default_factory=dict)  # auth mode -> shell command
+    links: tuple[Link, ...] = ()
 
     def target(self, scope: str) -> Target | None:
         return next((t for t in self.targets if t.scope == scope), None)
@@ -305,6 +325,37 @@ def _manual(reader: _Reader) -> Manual:
     return Manual(steps=steps, fields=fields)
 
 
+def _commands(reader: _Reader | None) -> dict[str, str]:
+    if reader is None:
+        return {}
+    commands = {mode: reader.text(mode) for mode in AUTH_MODES if mode in reader.data}
+    reader.used.update(commands)
+    for mode, command in commands.items():
+        check_placeholders(command, f"commands.{mode}", reader.source)
+    reader.finish()
+    return commands
+
+
+def _links(raw: list[Any], source: str) -> tuple[Link, ...]:
+    links = []
+    for i, item in enumerate(raw):
+        r = _Reader(item, f"links[{i}]", source)
+        link = Link(label=r.text("label"), url=r.text("url"))
+        r.finish()
+        for name, filters in _LINK_RE.findall(link.url):
+            if name not in LINK_VALUES:
+                raise r.fail(
+                    "url", f"{{{{{name}}}}} cannot go in a link (links never carry a token)"
+                )
+            for f in filter(None, filters.split("|")):
+                if f not in LINK_FILTERS:
+                    raise r.fail(
+                        "url", f"unknown filter |{f}; known: {', '.join(sorted(LINK_FILTERS))}"
+                    )
+        links.append(link)
+    return tuple(links)
+
+
 def _detect(reader: _Reader | None) -> Detect:
     if reader is None:
         return Detect(paths={})
@@ -368,6 +419,9 @@ def parse_client(data: Mapping[str, Any], source: str) -> ClientProfile:
         manual=_manual(manual_sub) if manual_sub is not None else None,
         notes=r.text("notes", ""),
         source_file=source,
+        category=r.choice("category", CATEGORIES),
+        commands=_commands(r.sub("commands", None)),
+        links=_links(r.get("links", list, []), source),
     )
     r.finish()
     _check_client(profile, r)
@@ -389,6 +443,8 @@ def _check_client(p: ClientProfile, r: _Reader) -> None:
         raise r.fail("manual", "a manual client needs a manual section")
     if p.header_env_syntax and "VAR" not in p.header_env_syntax:
         raise r.fail("header_env_syntax", "must contain VAR where the variable name goes")
+    if p.links and not p.oauth:
+        raise r.fail("links", "install links carry the OAuth entry: the client needs oauth = true")
 
 
 def parse_service(data: Mapping[str, Any], source: str) -> ServiceProfile:

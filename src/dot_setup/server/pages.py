@@ -31,11 +31,15 @@ from dot_setup.server.web import (
     error_page,
     esc,
     form,
+    hidden_fields,
     login_csrf,
     origin_ok,
     page,
     password_attempt_wait,
+    posted_form,
     redirect,
+    require_admin,
+    require_session,
     safe_next,
     session_life,
     set_cookie,
@@ -73,13 +77,6 @@ def _query_pairs(url: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl, urlsplit
 
     return parse_qsl(urlsplit(url).query)
-
-
-def _hidden(session: WebSession, **fields: str) -> str:
-    items = {"csrf": session.csrf, **fields}
-    return "".join(
-        f"<input type=hidden name='{esc(k)}' value='{esc(v)}'>" for k, v in items.items()
-    )
 
 
 async def _permissions(state: ServerState, user: User) -> str:
@@ -220,7 +217,7 @@ async def consent_page(request: Request) -> Response:
     client = await clients.get_client(state, row.client_id)
     params = json.loads(row.params)
     name = client.name if client else row.client_id
-    deny = f"<form method=post action='/consent'>{_hidden(session, r=rid)}<button name=action value=deny>Deny</button></form>"
+    deny = f"<form method=post action='/consent'>{hidden_fields(session, r=rid)}<button name=action value=deny>Deny</button></form>"
     if not session.user.mcp_access:
         body = (
             f"<p class=error>Your Dot account ({esc(session.user.email)}) does not have MCP access. "
@@ -231,7 +228,7 @@ async def consent_page(request: Request) -> Response:
         f"<p><b>{esc(name)}</b> wants to connect to Dot.</p>"
         + await _permissions(state, session.user)
         + _redirect_note(params["redirect_uri"])
-        + f"<form method=post action='/consent'>{_hidden(session, r=rid)}"
+        + f"<form method=post action='/consent'>{hidden_fields(session, r=rid)}"
         "<button name=action value=allow>Allow</button><button name=action value=deny>Deny</button></form>"
     )
     return page("Allow access to Dot?", body, region=state.region)
@@ -289,7 +286,7 @@ async def device_page(request: Request) -> Response:
         f"<p><b>{esc(client.name if client else row.client_id)}</b> in a terminal wants to connect to Dot. "
         f"Check that it shows the code <code>{esc(code)}</code>.</p>"
         + await _permissions(state, session.user)
-        + f"<form method=post action='/device'>{_hidden(session, user_code=code)}"
+        + f"<form method=post action='/device'>{hidden_fields(session, user_code=code)}"
         "<button name=action value=allow>Allow</button><button name=action value=deny>Deny</button></form>"
     )
     return page("Allow access to Dot?", body, region=state.region)
@@ -359,117 +356,9 @@ async def device_submit(request: Request) -> Response:
 # -- Settings → Integrations -----------------------------------------------------------------
 
 
-async def _require(request: Request) -> WebSession | Response:
-    session = await current_session(request)
-    if session is None:
-        # After signing in, a GET comes back to its page; a form post to the page with the
-        # form (its own URL answers only POST).
-        back = request.url.path if request.method == "GET" else "/settings/integrations"
-        return redirect(f"/login?next={quote(back, safe='')}")
-    return session
-
-
-async def _posted(
-    request: Request, *, admin: bool = False
-) -> tuple[WebSession, dict[str, str]] | Response:
-    """A signed-in user's form POST that came from our own page (CSRF token and Origin)."""
-    session = await (_require_admin(request) if admin else _require(request))
-    if not isinstance(session, WebSession):
-        return session
-    data = await form(request)
-    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
-        return error_page(
-            state_of(request), "Request refused", "Reload the page and try again.", 403
-        )
-    return session, data
-
-
-async def integrations(request: Request) -> Response:
-    state = state_of(request)
-    session = await _require(request)
-    if not isinstance(session, WebSession):
-        return session
-    cfg = state.config
-    async with state.db.tx() as conn:
-        active = await credentials.active_mcp_tokens(conn, state.now(), session.user.id)
-    status = (
-        f"<p>Your MCP token: <code>{esc(active[0].display)}</code>, expires {_when(active[0].expires_at)}.</p>"
-        if active
-        else "<p>You have no MCP token.</p>"
-    )
-    admin = (
-        "<p><a href='/admin/tokens'>Admin: MCP tokens</a> · <a href='/admin/query-log'>Admin: query log</a></p>"
-        if session.user.is_admin
-        else ""
-    )
-    body = (
-        f"<p>Signed in as {esc(session.user.email)}.</p>"
-        "<h2>Your Dot MCP URL</h2>"
-        f"<p><code>{esc(cfg.mcp_url)}</code></p>"
-        f"<p class=muted>Legacy SSE clients: <code>{esc(cfg.sse_url)}</code>. "
-        f"ChatGPT and single-URL clients: <code>{esc(cfg.mcp_url)}?token=YOUR_MCP_TOKEN</code></p>"
-        "<h2>MCP token</h2>"
-        + status
-        + (
-            f"<form method=post action='/settings/integrations/mcp-token'>{_hidden(session)}"
-            "<p class=warn>One active token per user: generating a new token revokes the previous one.</p>"
-            "<button>Generate MCP Token</button></form>"
-            if session.user.mcp_access
-            else "<p class=error>Your account does not have MCP access.</p>"
-        )
-        + "<h2>Regular API tokens</h2><p class=muted>For Dot's REST API. They do not work for MCP.</p>"
-        f"<form method=post action='/settings/api-tokens'>{_hidden(session)}<button>Create API token</button></form>"
-        f"<h2>Account</h2><p><a href='/settings/password'>Change password</a> (signs out every session and revokes every token)</p>"
-        f"<form method=post action='/logout'>{_hidden(session)}<button>Sign out</button></form>"
-        + admin
-    )
-    return page("Settings · Integrations", body, region=state.region)
-
-
-def _shown_once(state: ServerState, title: str, token: str, extra: str = "") -> Response:
-    body = (
-        "<p class=warn>Copy it now: you won't see it again.</p>"
-        f"<span class=token>{esc(token)}</span>{extra}"
-        "<p><a href='/settings/integrations'>Back to Integrations</a></p>"
-    )
-    return page(title, body, 201, state.region)
-
-
-async def create_mcp_token_page(request: Request) -> Response:
-    state = state_of(request)
-    posted = await _posted(request)
-    if not isinstance(posted, tuple):
-        return posted
-    session, _data = posted
-    if not session.user.mcp_access:
-        return error_page(
-            state, "No MCP access", "Ask a Dot admin to enable MCP for your account.", 403
-        )
-    if wait := state.limiter.hit(f"pat:{session.user.id}", state.config.limits.mcp_token_create):
-        return error_page(state, "Too many tokens", f"Try again in {int(wait) + 1} s.", 429)
-    new = await credentials.issue_for(state, session.user, "pat")
-    url = f"{state.config.mcp_url}?token={new.token}"
-    extra = (
-        "<p>Your previous MCP token was revoked.</p>" if new.replaced else ""
-    ) + f"<p>URL for ChatGPT and single-URL clients:</p><span class=token>{esc(url)}</span>"
-    return _shown_once(state, "Your new MCP token", new.token, extra)
-
-
-async def create_api_token_page(request: Request) -> Response:
-    state = state_of(request)
-    posted = await _posted(request)
-    if not isinstance(posted, tuple):
-        return posted
-    session, _data = posted
-    new = await credentials.issue_for(state, session.user, "api")
-    return _shown_once(
-        state, "Your new API token", new.token, "<p class=muted>This is not an MCP token.</p>"
-    )
-
-
 async def password_page(request: Request) -> Response:
     state = state_of(request)
-    session = await _require(request)
+    session = await require_session(request)
     if not isinstance(session, WebSession):
         return session
     message = ""
@@ -496,7 +385,7 @@ async def password_page(request: Request) -> Response:
             return resp
         message = "<p class=error>Wrong current password, or the new one is shorter than 8 characters.</p>"
     body = (
-        f"{message}<form method=post action='/settings/password'>{_hidden(session)}"
+        f"{message}<form method=post action='/settings/password'>{hidden_fields(session)}"
         "<p><label>Current password<br><input name=current_password type=password required></label></p>"
         "<p><label>New password<br><input name=new_password type=password minlength=8 required></label></p>"
         "<p class=warn>Changing your password signs out every session and revokes every MCP and OAuth token.</p>"
@@ -508,16 +397,9 @@ async def password_page(request: Request) -> Response:
 # -- admin -----------------------------------------------------------------------------------
 
 
-async def _require_admin(request: Request) -> WebSession | Response:
-    session = await _require(request)
-    if isinstance(session, WebSession) and not session.user.is_admin:
-        return error_page(state_of(request), "Admins only", "This page is for Dot admins.", 403)
-    return session
-
-
 async def admin_tokens(request: Request) -> Response:
     state = state_of(request)
-    session = await _require_admin(request)
+    session = await require_admin(request)
     if not isinstance(session, WebSession):
         return session
     async with state.db.tx() as conn:
@@ -525,7 +407,7 @@ async def admin_tokens(request: Request) -> Response:
     rows = "".join(
         f"<tr><td>{esc(t.email)}</td><td><code>{esc(t.display)}</code></td><td>{_when(t.created_at)}</td>"
         f"<td>{_when(t.expires_at)}</td><td><form method=post action='/admin/tokens/{esc(t.id)}/delete'>"
-        f"{_hidden(session)}<button>Delete</button></form></td></tr>"
+        f"{hidden_fields(session)}<button>Delete</button></form></td></tr>"
         for t in active
     )
     body = f"<table><tr><th>User</th><th>Token</th><th>Created</th><th>Expires</th><th></th></tr>{rows}</table>"
@@ -536,7 +418,7 @@ async def admin_tokens(request: Request) -> Response:
 
 async def admin_delete_token(request: Request) -> Response:
     state = state_of(request)
-    posted = await _posted(request, admin=True)
+    posted = await posted_form(request, admin=True)
     if not isinstance(posted, tuple):
         return posted
     async with state.db.tx() as conn:
@@ -548,7 +430,7 @@ async def admin_delete_token(request: Request) -> Response:
 
 async def admin_query_log(request: Request) -> Response:
     state = state_of(request)
-    session = await _require_admin(request)
+    session = await require_admin(request)
     if not isinstance(session, WebSession):
         return session
     from dot_setup.server.querylog import recent
@@ -582,9 +464,6 @@ def routes() -> list[Route]:
         Route("/consent", consent_submit, methods=["POST"]),
         Route("/device", device_page, methods=["GET"]),
         Route("/device", device_submit, methods=["POST"]),
-        Route("/settings/integrations", integrations, methods=["GET"]),
-        Route("/settings/integrations/mcp-token", create_mcp_token_page, methods=["POST"]),
-        Route("/settings/api-tokens", create_api_token_page, methods=["POST"]),
         Route("/settings/password", password_page, methods=["GET", "POST"]),
         Route("/admin/tokens", admin_tokens, methods=["GET"]),
         Route("/admin/tokens/{token_id}/delete", admin_delete_token, methods=["POST"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import secrets
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -21,7 +21,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
     **NO_STORE,
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https: cursor:; frame-ancestors 'none'",
+    # script-src 'self': the one script is /static/copy.js (copy buttons); nothing inline.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self' http: https: cursor:; frame-ancestors 'none'",
     # Fetch, "serializing a request origin": for a POST, the Origin header is "null" when the
     # page's referrer policy is no-referrer, even for a form on the same origin (Chromium does
     # exactly that, and every sign-in failed). same-origin keeps the Origin (and a Referer) on
@@ -41,21 +42,38 @@ def esc(value: object) -> str:
 
 
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}
-h1{font-size:1.4rem} .muted{color:#666} .warn{background:#fff4e5;padding:.6rem;border-radius:6px}
-.error{background:#fdecea;padding:.6rem;border-radius:6px} code,.token{font-family:ui-monospace,monospace}
-.token{display:block;background:#f3f3f5;padding:.6rem;word-break:break-all}
-button,.button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}
-table{border-collapse:collapse} td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
+body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f;line-height:1.45}
+h1{font-size:1.4rem} h2{font-size:1.15rem;margin-top:2rem} h3{font-size:1rem;margin:1.2rem 0 .4rem}
+.muted{color:#555} .warn{display:block;background:#fff4e5;padding:.6rem;border-radius:6px}
+.error{background:#fdecea;padding:.6rem;border-radius:6px} code,pre,.token{font-family:ui-monospace,monospace}
+pre{background:#f3f3f5;padding:.6rem;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere;margin:0}
+code{overflow-wrap:anywhere} .token{display:block;background:#f3f3f5;padding:.6rem;overflow-wrap:anywhere}
+button,.button{font-size:1rem;padding:.5rem 1rem;margin:.2rem .5rem .2rem 0;display:inline-block}
+.button{border:1px solid #1a5fb4;border-radius:6px;color:#fff;background:#1a5fb4;text-decoration:none}
+:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
+table{border-collapse:collapse} td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
+.copyable{display:flex;gap:.4rem;align-items:flex-start;margin:.3rem 0} .copyable>pre,.copyable>code{flex:1;min-width:0}
+.copy{font-size:.85rem;padding:.3rem .6rem;margin:0}
+.lead{background:#eef4fb;padding:.4rem .8rem;border-radius:6px} .once{border:2px solid #e5a50a;padding:.6rem;border-radius:6px}
+.picker{display:flex;flex-wrap:wrap;gap:0 1.5rem} .picker .group{min-width:12rem} .picker ul{padding-left:1.1rem;margin:.2rem 0}
+[aria-current=page]{font-weight:bold}
+.tabs{display:flex;gap:.5rem;border-bottom:2px solid #ddd;margin:.6rem 0}
+.tabs a{padding:.4rem .8rem;text-decoration:none;border-radius:6px 6px 0 0}
+.tabs a[aria-current=page]{background:#1a5fb4;color:#fff}
+dl dt{font-weight:bold;margin-top:.5rem} dl dd{margin:0}
+#client{border:1px solid #ddd;border-radius:8px;padding:0 1rem 1rem;margin-top:1rem}
 """
 
 
-def page(title: str, body: str, status: int = 200, region: str = "") -> HTMLResponse:
+def page(
+    title: str, body: str, status: int = 200, region: str = "", script: str = ""
+) -> HTMLResponse:
     label = f"Dot ({region.upper()})" if region else "Dot"
+    tag = f"<script src='{esc(script)}' defer></script>" if script else ""
     text = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width'><title>{esc(title)} · {esc(label)}</title>"
-        f"<style>{STYLE}</style></head><body><p class=muted>{esc(label)}</p>"
+        f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)} · {esc(label)}</title>"
+        f"<style>{STYLE}</style>{tag}</head><body><p class=muted>{esc(label)}</p>"
         f"<h1>{esc(title)}</h1>{body}</body></html>"
     )
     return HTMLResponse(text, status_code=status, headers=PAGE_HEADERS)
@@ -178,3 +196,44 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
 async def form(request: Request) -> dict[str, str]:
     data = await request.form()
     return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def hidden_fields(session: WebSession, **fields: str) -> str:
+    """A signed-in form's hidden inputs: its CSRF value, and the fields given."""
+    items = {"csrf": session.csrf, **fields}
+    return "".join(
+        f"<input type=hidden name='{esc(k)}' value='{esc(v)}'>" for k, v in items.items()
+    )
+
+
+async def require_session(request: Request) -> WebSession | Response:
+    """The signed-in user, or the way to the login page (and back)."""
+    session = await current_session(request)
+    if session is None:
+        # After signing in, a GET comes back to its page; a form post to the page with the
+        # form (its own URL answers only POST).
+        back = request.url.path if request.method == "GET" else "/settings/integrations"
+        return redirect(f"/login?next={quote(back, safe='')}")
+    return session
+
+
+async def require_admin(request: Request) -> WebSession | Response:
+    session = await require_session(request)
+    if isinstance(session, WebSession) and not session.user.is_admin:
+        return error_page(state_of(request), "Admins only", "This page is for Dot admins.", 403)
+    return session
+
+
+async def posted_form(
+    request: Request, *, admin: bool = False
+) -> tuple[WebSession, dict[str, str]] | Response:
+    """A signed-in user's form POST that came from our own page (CSRF token and Origin)."""
+    session = await (require_admin(request) if admin else require_session(request))
+    if not isinstance(session, WebSession):
+        return session
+    data = await form(request)
+    if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
+        return error_page(
+            state_of(request), "Request refused", "Reload the page and try again.", 403
+        )
+    return session, data

@@ -771,7 +771,7 @@ def run_install20(
     # (Typer and what it imports to convert option values). Internal API: if it changes, this
     # row shows a non-zero exit and its check line says so; the rows above are unaffected.
     direct = (
-        "from dot_setup.install_flow import InstallRequest, run_install\n"
+        "from dot_setup.flows.install import InstallRequest, run_install\n"
         f"raise SystemExit(run_install(InstallRequest(clients={clients!r}, auth='token',"
         " region='us', yes=True)))"
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dot_setup import cli
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 TOKEN = "dot_mcp_us_t0k3nSECRETvalue9876543210"
 EU_TOKEN = "dot_mcp_eu_t0k3nSECRETvalue1234567890"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.helpers import TOKEN, run
 
-from dot_setup.backups import KEEP_PER_FILE, list_backups, make_backup
+from dot_setup.fs.backups import KEEP_PER_FILE, list_backups, make_backup
 from dot_setup.paths import Paths
 
 

@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import REPO
 
 from dot_setup.formats.jsonc import JsonFormat
-from dot_setup.fsio import update_file
+from dot_setup.fs.fsio import update_file
 from dot_setup.paths import Paths
 
 pytestmark = pytest.mark.slow

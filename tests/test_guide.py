@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import REPO
 from tests.helpers import TOKEN, run
 
+from dot_setup.engine.guide import default_target, shown_paths
 from dot_setup.errors import ProfileError
-from dot_setup.guide import default_target, shown_paths
 from dot_setup.profiles import loader
 from dot_setup.profiles.loader import get_client, load_clients
 

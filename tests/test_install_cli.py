@@ -403,7 +403,7 @@ def test_failure_in_a_later_file_rolls_back_earlier_ones(
 ) -> None:
     import errno
 
-    from dot_setup import fsio
+    from dot_setup.fs import fsio
 
     claude = fake_home / ".claude.json"
     claude.write_text('{"keep": true}\n')

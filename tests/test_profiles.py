@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from tests.conftest import REPO
 
-from dot_setup.docsgen import generate
+from dot_setup.engine.render import Connection, render_entry, render_manual
 from dot_setup.errors import ProfileError
 from dot_setup.paths import OS_NAMES, Paths
 from dot_setup.profiles import loader
+from dot_setup.profiles.docs import generate
 from dot_setup.profiles.loader import load_clients, load_services
-from dot_setup.render import Connection, render_entry, render_manual
 
 REQUIRED_IDS = {
     "cursor",
@@ -92,7 +92,7 @@ def test_every_file_client_has_a_user_path_on_some_os(client_id: str, fake_home:
     if profile.kind == "manual":
         assert profile.manual is not None
         return
-    from dot_setup.detect import target_path
+    from dot_setup.engine.detect import target_path
 
     found = []
     for os_name in OS_NAMES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dot_setup.fsio import update_file
+from dot_setup.fs.fsio import update_file
 from dot_setup.paths import Paths
 
 target = Path(sys.argv[1])

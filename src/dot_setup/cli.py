@@ -25,8 +25,8 @@ from dot_setup.commands import (
     token_cmd,
     wizard,
 )
-from dot_setup.console import OUT
 from dot_setup.errors import DotSetupError, ExitCode
+from dot_setup.ui.console import OUT
 
 HELP = """Connect AI clients (Claude, Cursor, Codex, Gemini CLI, ...) to the Dot MCP server.
 
@@ -73,7 +73,7 @@ def _report(exc: DotSetupError) -> int:
 
 
 def _crash(exc: BaseException) -> int:
-    from dot_setup.crashlog import write_crash_log
+    from dot_setup.ui.crashlog import write_crash_log
 
     path = write_crash_log(exc)
     OUT.message(f"internal error: {type(exc).__name__}: {exc}", "red")

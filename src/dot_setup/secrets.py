@@ -167,7 +167,7 @@ def _read_stdin(source: TextIO) -> str:
             ) from None
         return raw
     from dot_setup.errors import FileAccessError
-    from dot_setup.fsio import read_pipe
+    from dot_setup.fs.fsio import read_pipe
 
     try:
         data = read_pipe(fd, MAX_TOKEN_BYTES, STDIN_TIMEOUT_S, "stdin")
@@ -197,7 +197,7 @@ def read_token(
         return TokenSource(_clean(_read_stdin(source), "stdin"), "stdin")
     if file is not None:
         from dot_setup.errors import FileAccessError
-        from dot_setup.fsio import read_secret_file
+        from dot_setup.fs.fsio import read_secret_file
 
         try:
             data = read_secret_file(file, MAX_TOKEN_BYTES, STDIN_TIMEOUT_S)

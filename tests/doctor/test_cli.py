@@ -25,9 +25,9 @@ from tests.doctor.conftest import Regions, check, doctor, human, install, write
 from tests.helpers import TOKEN
 
 from dot_setup.doctor.model import Check, Outcome, Remediation, Result, Status, passed
+from dot_setup.doctor.run import DoctorRequest, build_context, exit_code
 from dot_setup.doctor.runner import GRACE, run_checks
 from dot_setup.doctor.symptoms import SYMPTOMS
-from dot_setup.doctor_flow import DoctorRequest, build_context, exit_code
 from dot_setup.paths import Paths
 from dot_setup.secrets import REDACT
 

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.helpers import run
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
-from dot_setup import signin_flow
-from dot_setup.backups import list_backups
+from dot_setup.fs.backups import list_backups
 from dot_setup.paths import Paths
 from dot_setup.secrets import mask
 from dot_setup.server import schema
 from dot_setup.server.headless import HeadlessBrowser
+from dot_setup.signin import flow as signin_flow
 from dot_setup.signin.account import Account, SignInOptions
 
 from .conftest import Regions, check, doctor, human, install, write

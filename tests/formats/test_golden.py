@@ -32,11 +32,11 @@ from typing import Any
 import json5
 import pytest
 
+from dot_setup.engine.render import Connection, render_entry
 from dot_setup.formats import get_format
 from dot_setup.formats.base import ParseFailure, ShapeFailure
 from dot_setup.profiles import loader
 from dot_setup.profiles.schema import ClientProfile, Target
-from dot_setup.render import Connection, render_entry
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE = os.environ.get("DOT_SETUP_UPDATE_GOLDEN") == "1"

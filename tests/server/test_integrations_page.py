@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import run
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
-from dot_setup.common import allowed_auth
+from dot_setup.engine.auth import allowed_auth
 from dot_setup.profiles.loader import get_service, load_clients
 from dot_setup.server.headless import HeadlessBrowser
 
@@ -73,7 +73,7 @@ def shown_on_page(page: str) -> dict[str, Any]:
 def shown_by_cli(
     live: LiveServer, client: str, auth: str, os_name: str, monkeypatch: Any
 ) -> dict[str, Any]:
-    from dot_setup.guide import default_target
+    from dot_setup.engine.guide import default_target
 
     monkeypatch.setenv("DOT_SETUP_OS", os_name)
     target = default_target(load_clients()[client])

@@ -21,14 +21,15 @@ import keyring.core
 import pytest
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
-from dot_setup import cli, signin_flow
-from dot_setup.console import OUT
+from dot_setup import cli
 from dot_setup.paths import Paths
 from dot_setup.secrets import REDACT
 from dot_setup.server.headless import HeadlessBrowser
+from dot_setup.signin import flow as signin_flow
 from dot_setup.signin import store as store_mod
 from dot_setup.signin.account import Account, SignInOptions
 from dot_setup.signin.store import Session
+from dot_setup.ui.console import OUT
 
 DEVICE_INTERVAL = 1  # seconds; the server's default of 5 would make the device tests slow
 

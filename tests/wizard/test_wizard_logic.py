@@ -25,16 +25,16 @@ import pytest
 from tests.helpers import run
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
-from dot_setup import settings
-from dot_setup.backups import list_backups
+from dot_setup.engine import remembered as settings
 from dot_setup.errors import NeedsInputError, TokenInputError, UsageError
+from dot_setup.fs.backups import list_backups
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_service
-from dot_setup.prompts import ScriptedPrompter
 from dot_setup.secrets import mask
 from dot_setup.server.config import Limits
 from dot_setup.server.headless import HeadlessBrowser
-from dot_setup.wizard_flow import Wizard, WizardOptions
+from dot_setup.ui.prompts import ScriptedPrompter
+from dot_setup.wizard.flow import Wizard, WizardOptions
 
 # -- the answers, as the user picks them -------------------------------------------------------
 
@@ -241,7 +241,7 @@ def oauth_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(url)
         return True
 
-    monkeypatch.setattr("dot_setup.wizard_finish._oauth_offered", offered)
+    monkeypatch.setattr("dot_setup.wizard.finish._oauth_offered", offered)
     return asked
 
 
@@ -664,7 +664,7 @@ def test_a_regular_api_token_is_refused(
 ) -> None:
     if checked_by == "server":  # without the local prefix shortcut: the server's token-info says
         monkeypatch.setattr(
-            "dot_setup.common.get_service",
+            "dot_setup.engine.auth.get_service",
             lambda sid: replace(get_service(sid), api_token_prefix=""),
         )
     before = snapshot(tmp_path)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dot_setup.commands.install import NoInputOpt, YesOpt
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -30,6 +30,6 @@ def demo_command(
 ) -> None:
     """Run the wizard against the embedded reference server; real configs are never touched."""
     OUT.command = "demo"
-    from dot_setup.demo_flow import run_demo
+    from dot_setup.flows.demo import run_demo
 
     raise typer.Exit(run_demo(sandbox, yes, browser, no_input))

@@ -16,7 +16,7 @@ from dot_setup.commands.install import (
     ServiceOpt,
     YesOpt,
 )
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -55,8 +55,8 @@ def doctor_command(
 ) -> None:
     """Diagnose every client's Dot setup (exit 0: no failures; 1: failures)."""
     OUT.json_mode, OUT.command = json_out, "doctor"
-    from dot_setup.doctor_flow import DoctorRequest, run_doctor
-    from dot_setup.terminal import interactive
+    from dot_setup.doctor.run import DoctorRequest, run_doctor
+    from dot_setup.ui.terminal import interactive
 
     request = DoctorRequest(
         ids=list(ids or []),

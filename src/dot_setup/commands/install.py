@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -111,7 +111,7 @@ def install_command(
     """Connect clients to the service by writing their config files."""
     OUT.json_mode, OUT.command = json_out, "install"
     refuse_token_argument(token)
-    from dot_setup.install_flow import InstallRequest, run_install
+    from dot_setup.flows.install import InstallRequest, run_install
 
     request = InstallRequest(
         clients=client or [],

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dot_setup.commands.install import JsonOpt, ProjectOpt, Scope, ScopeOpt
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -23,8 +23,8 @@ def list_command(
 ) -> None:
     """List clients: detected or not, config path, configured / absent / differs."""
     OUT.json_mode, OUT.command = json_out, "list"
+    from dot_setup.engine.status import client_statuses
     from dot_setup.paths import Paths
-    from dot_setup.status import client_statuses
 
     paths = Paths.from_env(project=project_dir)
     rows = client_statuses(paths, service, scope.value, name)

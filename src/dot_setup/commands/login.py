@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dot_setup.commands.install import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -26,7 +26,7 @@ def login_command(
 ) -> None:
     """Sign in, so the wizard and `token` can create MCP tokens for you."""
     OUT.json_mode, OUT.command = json_out, "login"
-    from dot_setup.signin_flow import Where, login
+    from dot_setup.signin.flow import Where, login
 
     data = login(Where(service, region, server_url), no_browser)
     if json_out:

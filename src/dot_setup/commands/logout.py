@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dot_setup.commands.install import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -24,7 +24,7 @@ def logout_command(
 ) -> None:
     """Sign out (client configs and MCP tokens already written are not touched)."""
     OUT.json_mode, OUT.command = json_out, "logout"
-    from dot_setup.signin_flow import Where, logout
+    from dot_setup.signin.flow import Where, logout
 
     data = logout(Where(service, region, server_url), everywhere)
     if json_out:

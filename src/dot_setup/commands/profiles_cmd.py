@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 profiles = typer.Typer(name="profiles", help="Validate client profiles and generate their docs.")
@@ -33,7 +33,7 @@ def docs_command(
     ] = False,
 ) -> None:
     """Generate docs/clients/<id>.md from the profiles."""
-    from dot_setup.docsgen import generate
+    from dot_setup.profiles.docs import generate
 
     stale = generate(out, check=check)
     if check and stale:

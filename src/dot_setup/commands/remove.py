@@ -17,7 +17,7 @@ from dot_setup.commands.install import (
     ScopeOpt,
     YesOpt,
 )
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -41,8 +41,8 @@ def remove_command(
     OUT.json_mode, OUT.command = json_out, "remove"
     import os
 
-    from dot_setup.install_flow import InstallRequest, change_data, confirm, report_plan
-    from dot_setup.operations import Change, apply, plan, resolve_target
+    from dot_setup.engine.changes import Change, apply, plan, resolve_target
+    from dot_setup.flows.install import InstallRequest, change_data, confirm, report_plan
     from dot_setup.paths import Paths
     from dot_setup.profiles.loader import get_service, load_clients
 
@@ -54,7 +54,7 @@ def remove_command(
     if all_clients:
         profiles = [p for p in load_clients().values() if p.target(scope.value)]
     else:
-        from dot_setup.install_flow import select_clients
+        from dot_setup.flows.install import select_clients
 
         profiles = [p for p in select_clients(request, paths) if p.kind == "file"]
     changes = []

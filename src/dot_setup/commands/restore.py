@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dot_setup.commands.install import JsonOpt, NoInputOpt, YesOpt
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -26,8 +26,8 @@ def restore_command(
 ) -> None:
     """Restore a config file from one of dot-setup's backups."""
     OUT.json_mode, OUT.command = json_out, "restore"
+    from dot_setup.flows.restore import chosen_backup, restore, show_backups
     from dot_setup.paths import Paths
-    from dot_setup.restore_flow import chosen_backup, restore, show_backups
 
     paths = Paths.from_env()
     if list_:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -73,7 +73,7 @@ def serve_command(
 ) -> None:
     """Run a local Dot: the MCP endpoint, OAuth sign-in, MCP tokens and a demo dataset."""
     OUT.command = "serve"
-    from dot_setup.serve_flow import run_serve
+    from dot_setup.flows.serve import run_serve
 
     run_serve(
         region=region.value,

@@ -24,7 +24,7 @@ from dot_setup.commands.install import (
     TokenTrapOpt,
     refuse_token_argument,
 )
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 
@@ -54,7 +54,7 @@ def show_command(
     """Show what to paste into a client (config block, URL, or UI steps)."""
     OUT.json_mode, OUT.command = json_out, "show"
     refuse_token_argument(token)
-    from dot_setup.show_flow import show_client
+    from dot_setup.flows.show import show_client
 
     show_client(
         client_id=client,

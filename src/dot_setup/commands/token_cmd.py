@@ -21,7 +21,7 @@ from dot_setup.commands.install import (
     TokenStdinOpt,
     YesOpt,
 )
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 app = typer.Typer()
 token_app = typer.Typer(help="Create, revoke or inspect your MCP token.", no_args_is_help=True)
@@ -42,7 +42,7 @@ def create_command(
 ) -> None:
     """Generate a new MCP token (this revokes the previous one: one active token per user)."""
     OUT.json_mode, OUT.command = json_out, "token create"
-    from dot_setup.signin_flow import Where, token_create
+    from dot_setup.signin.flow import Where, token_create
 
     data = token_create(Where(service, region, server_url), output, yes, no_input or json_out)
     if json_out:
@@ -61,7 +61,7 @@ def revoke_command(
 ) -> None:
     """Revoke your active MCP token (clients using it stop working)."""
     OUT.json_mode, OUT.command = json_out, "token revoke"
-    from dot_setup.signin_flow import Where, token_revoke
+    from dot_setup.signin.flow import Where, token_revoke
 
     data = token_revoke(Where(service, region, server_url), yes, no_input or json_out)
     if json_out:
@@ -79,9 +79,9 @@ def status_command(
 ) -> None:
     """Owner, region and expiry of your MCP token (or of one given by file, stdin or env)."""
     OUT.json_mode, OUT.command = json_out, "token status"
-    from dot_setup.common import get_token
+    from dot_setup.engine.auth import get_token
     from dot_setup.profiles.loader import get_service
-    from dot_setup.signin_flow import Where, token_status
+    from dot_setup.signin.flow import Where, token_status
 
     given = get_token(get_service(service), token_stdin, token_file)
     data = token_status(Where(service, region, server_url), given)

@@ -18,8 +18,8 @@ from dot_setup.commands.install import (
     TokenTrapOpt,
     refuse_token_argument,
 )
-from dot_setup.console import OUT
 from dot_setup.errors import UsageError
+from dot_setup.ui.console import OUT
 
 NewTokenOpt = Annotated[
     bool,
@@ -76,7 +76,7 @@ def root(
     refuse_token_argument(token)
     if ctx.invoked_subcommand is None:
         refuse_without_terminal(ctx, no_input)
-    from dot_setup.wizard_flow import WizardOptions
+    from dot_setup.wizard.flow import WizardOptions
 
     options = WizardOptions(
         clients=client or [],
@@ -109,7 +109,7 @@ def root(
 
 def refuse_without_terminal(ctx: typer.Context, no_input: bool) -> None:
     """A bare `dot-setup` with nobody to ask: exit 2 before importing the wizard."""
-    from dot_setup.terminal import interactive
+    from dot_setup.ui.terminal import interactive
 
     answered = any(
         getattr(ctx.get_parameter_source(p), "name", "DEFAULT") != "DEFAULT"
@@ -129,7 +129,7 @@ REFUSAL_HINT = (
 
 def run_wizard(options: object, paths: object | None = None) -> int:
     from dot_setup.paths import Paths
-    from dot_setup.wizard_flow import Wizard, WizardOptions
+    from dot_setup.wizard.flow import Wizard, WizardOptions
 
     assert isinstance(options, WizardOptions)
     return Wizard(options, paths if isinstance(paths, Paths) else Paths.from_env()).run()

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dot_setup.detect import detect, target_path
 from dot_setup.doctor.wiring import Wiring, read_wiring
+from dot_setup.engine.changes import current_entry
+from dot_setup.engine.detect import detect, target_path
 from dot_setup.errors import DotSetupError
 from dot_setup.formats.base import MISSING
-from dot_setup.operations import current_entry
 from dot_setup.paths import Paths
 from dot_setup.profiles.schema import ClientProfile, Region, ServiceProfile, Target
 

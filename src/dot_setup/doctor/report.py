@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dot_setup.console import OUT
 from dot_setup.doctor.model import Outcome, Status
+from dot_setup.ui.console import OUT
 
 SYMBOL = {
     Status.PASS: ("✓", "green"),

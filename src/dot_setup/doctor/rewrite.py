@@ -9,9 +9,9 @@ from typing import Any
 
 from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.wiring import HEADER_KEYS, URL_KEYS, VAR_KEYS
+from dot_setup.engine.changes import Change, apply, plan
+from dot_setup.engine.render import Connection, render_entry, shape_order
 from dot_setup.errors import DotSetupError
-from dot_setup.operations import Change, apply, plan
-from dot_setup.render import Connection, render_entry, shape_order
 
 # How an entry connects: replaced by the rewrite, never kept as a user's own setting (a `url`
 # left beside the new `command` would make the entry ambiguous to the client).

@@ -109,7 +109,7 @@ def _with_region_urls(service: ServiceProfile, spec: str) -> ServiceProfile:
     """`DOT_SETUP_REGION_URLS="us=URL,eu=URL"` points regions at another server (a staging or
     local reference server: `dot-setup demo` and the tests use it). Every command then agrees
     on the URLs, so `status` and `doctor` recognise what `install` wrote."""
-    from dot_setup.endpoint_url import check_url, shown
+    from dot_setup.engine.endpoint import check_url, shown
 
     if not spec:
         return service

@@ -30,7 +30,7 @@ def private_sqlite_file(url: str) -> None:
 
     from sqlalchemy.engine import make_url
 
-    from dot_setup.fsio import private_dir
+    from dot_setup.fs.fsio import private_dir
 
     name = make_url(url).database or ""
     if not name or name == ":memory:" or name.startswith("file:"):

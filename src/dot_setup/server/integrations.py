@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dot_setup import guide
+from dot_setup.engine import guide
 from dot_setup.server import credentials
 from dot_setup.server.accounts import WebSession
 from dot_setup.server.state import ServerState
@@ -59,14 +59,14 @@ def _service_and_clients() -> tuple[Any, dict[str, Any]]:
 
 
 def _modes(profile: Any, service: Any) -> list[str]:
-    from dot_setup.common import allowed_auth
+    from dot_setup.engine.auth import allowed_auth
 
     return allowed_auth(profile, service)
 
 
 def _guide(state: ServerState, profile: Any, auth: str, token: str | None, os_name: str) -> Any:
-    from dot_setup.common import Target
-    from dot_setup.render import Connection
+    from dot_setup.engine.auth import Target
+    from dot_setup.engine.render import Connection
 
     service, _ = _service_and_clients()
     server = Target(service, state.config.mcp_url, state.region)

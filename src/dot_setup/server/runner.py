@@ -129,7 +129,7 @@ def demo_passwords(
     """The demo users' passwords: from --demo-password-file, the environment, or a 0600 file
     generated on first start (returned as the second value, to tell the user where it is)."""
     from dot_setup.errors import FileAccessError
-    from dot_setup.fsio import private_dir, read_json, read_secret_file
+    from dot_setup.fs.fsio import private_dir, read_json, read_secret_file
 
     chosen = None
     if password_file is not None:

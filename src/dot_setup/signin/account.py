@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import httpx2
 
-from dot_setup.console import OUT
 from dot_setup.errors import DotSetupError
 from dot_setup.paths import Paths
 from dot_setup.signin import oauth
 from dot_setup.signin.store import ClientCache, Session, Store, open_store
+from dot_setup.ui.console import OUT
 
 REFRESH_MARGIN = 60  # seconds before expiry at which a token counts as expired
 

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dot_setup.console import OUT
 from dot_setup.errors import UsageError
-from dot_setup.fsio import write_atomic
+from dot_setup.fs.fsio import write_atomic
 from dot_setup.paths import Paths
 from dot_setup.secrets import REDACT
+from dot_setup.ui.console import OUT
 
 KEYRING_SERVICE = "dot-setup"
 _warned = False
@@ -83,7 +83,7 @@ class FileStore:
 
     def _read(self) -> dict[str, Any]:
         from dot_setup.errors import FileAccessError
-        from dot_setup.fsio import read_bytes
+        from dot_setup.fs.fsio import read_bytes
 
         try:
             raw = read_bytes(self.path, limit=4 * 1024 * 1024)
@@ -209,7 +209,7 @@ class ClientCache:
         self.path = paths.state_dir / "oauth-clients.json"
 
     def _read(self) -> dict[str, Any]:
-        from dot_setup.fsio import read_json
+        from dot_setup.fs.fsio import read_json
 
         data = read_json(self.path)
         return data if isinstance(data, dict) else {}

@@ -18,9 +18,9 @@ from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.model import Check, Remediation, Result, failed, passed, skipped, warned
 from dot_setup.doctor.rewrite import desired_entry, rewrite
 from dot_setup.doctor.wiring import read_wiring
+from dot_setup.engine.render import entry_matches
+from dot_setup.engine.status import SENTINEL, expected_entries
 from dot_setup.errors import ConfigParseError, FileAccessError
-from dot_setup.render import entry_matches
-from dot_setup.status import SENTINEL, expected_entries
 
 WINDOWS_SHIMS = ("npx", "npx.cmd", "npm", "npm.cmd", "node")
 

@@ -37,7 +37,7 @@ def _report(
 
 
 def check_live(ctx: Context, state: ClientState) -> Result:
-    from dot_setup import mcp_check
+    from dot_setup.engine import connect as mcp_check
 
     wiring = state.wiring
     if state.profile.kind != "file" or state.entry is None or wiring is None or not wiring.url:
@@ -67,7 +67,7 @@ def check_live(ctx: Context, state: ClientState) -> Result:
 
 
 def _mcp_remote(ctx: Context, state: ClientState) -> Result:
-    from dot_setup import mcp_check as mc
+    from dot_setup.engine import connect as mc
 
     wiring = state.wiring
     assert wiring is not None

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from dot_setup.doctor.context import ClientState, Context
 from dot_setup.doctor.model import Remediation, Result, failed, passed, skipped, warned
 from dot_setup.doctor.probe import probe_of
-from dot_setup.fsio import read_json
+from dot_setup.fs.fsio import read_json
 
 CONSENT_MINUTES = 10
 

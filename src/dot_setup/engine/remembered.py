@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dot_setup.fsio import read_json, write_atomic
+from dot_setup.fs.fsio import read_json, write_atomic
 from dot_setup.paths import Paths
 
 if TYPE_CHECKING:
-    from dot_setup.common import Target
+    from dot_setup.engine.auth import Target
 
 
 def _path(paths: Paths) -> Any:
@@ -47,7 +47,7 @@ def remember_target(paths: Paths, target: Target) -> None:
 
 def remembered_target(paths: Paths, service_id: str) -> Target | None:
     """The server of the last run, if it is still valid for this service."""
-    from dot_setup.common import choose_server
+    from dot_setup.engine.auth import choose_server
     from dot_setup.profiles.loader import get_service
 
     memory = remembered(paths, service_id)

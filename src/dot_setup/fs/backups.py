@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dot_setup.errors import UsageError
-from dot_setup.fsio import file_lock, read_bytes, write_atomic
+from dot_setup.fs.fsio import file_lock, read_bytes, write_atomic
 from dot_setup.paths import Paths
 
 KEEP_PER_FILE = 10

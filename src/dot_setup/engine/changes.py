@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dot_setup import containers
-from dot_setup.backups import Backup, make_backup
-from dot_setup.detect import target_path
+from dot_setup.engine import containers
+from dot_setup.engine.detect import target_path
 from dot_setup.errors import (
     ConfigParseError,
     ConfigShapeError,
@@ -26,7 +25,8 @@ from dot_setup.errors import (
 )
 from dot_setup.formats import get_format
 from dot_setup.formats.base import MISSING, ParseFailure, ShapeFailure
-from dot_setup.fsio import (
+from dot_setup.fs.backups import Backup, make_backup
+from dot_setup.fs.fsio import (
     check_writable,
     decode,
     read_bytes,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dot_setup.engine.render import Connection, fill, placeholder_values
 from dot_setup.formats import get_format
 from dot_setup.paths import OS_NAMES
 from dot_setup.profiles.loader import get_service, load_clients
 from dot_setup.profiles.schema import ClientProfile
-from dot_setup.render import Connection, fill, placeholder_values
 
 EXAMPLE_TOKEN = "<YOUR_MCP_TOKEN>"
 _SHAPE_TITLES = {

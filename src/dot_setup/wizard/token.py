@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dot_setup.common import Target, token_region
-from dot_setup.console import OUT
+from dot_setup.engine.auth import Target, token_region
 from dot_setup.errors import AuthError, NeedsInputError, TokenInputError
 from dot_setup.paths import Paths
-from dot_setup.prompts import Prompter
 from dot_setup.secrets import REDACT, TokenSource, mask
+from dot_setup.ui.console import OUT
+from dot_setup.ui.prompts import Prompter
 
 PASTE_TRIES = 3
 NOT_MCP = "Token does not have required MCP access"
@@ -165,7 +165,7 @@ def active_token(account: object, target: Target) -> str:
 def keep_new_token(paths: Paths, token: str) -> Path:
     """A generated token whose destination could not be written: it revoked the previous
     one, so it must not be lost. Kept in a 0600 file in the state dir; the path is printed."""
-    from dot_setup.fsio import write_atomic
+    from dot_setup.fs.fsio import write_atomic
 
     folder = paths.state_dir / "tokens"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)

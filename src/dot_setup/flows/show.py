@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dot_setup import guide
-from dot_setup.common import allowed_auth, choose_auth, choose_server, connection, get_token
-from dot_setup.console import OUT
-from dot_setup.detect import target_path
+from dot_setup.engine import guide
+from dot_setup.engine.auth import allowed_auth, choose_auth, choose_server, connection, get_token
+from dot_setup.engine.detect import target_path
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, get_service
 from dot_setup.secrets import REDACT, TokenSource
+from dot_setup.ui.console import OUT
 
 
 def show_client(
@@ -59,7 +59,7 @@ def show_client(
         to_copy = _print(profile.name, service.name, server.region, shown, target, paths, data)
         _print_notes(profile.id, service, profile.notes, profile.docs_url, shown.next_step)
         if clipboard and to_copy and (token is None or token.origin != "placeholder"):
-            from dot_setup import clipboard as board
+            from dot_setup.ui import clipboard as board
 
             if board.copy(to_copy, paths):
                 OUT.message("copied to the clipboard")

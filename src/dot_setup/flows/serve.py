@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup import __version__
-from dot_setup.console import OUT
 from dot_setup.errors import UsageError
 from dot_setup.paths import Paths
+from dot_setup.ui.console import OUT
 
 
 def region_configs(
@@ -50,7 +50,7 @@ def region_configs(
     for i, name in enumerate(regions):
         url = db.replace("{region}", name) if db else f"sqlite:///{data_dir / name / 'dot.db'}"
         if not db:
-            from dot_setup.fsio import private_dir
+            from dot_setup.fs.fsio import private_dir
 
             private_dir(data_dir / name)
             (data_dir / name).chmod(0o700)  # the region's folder holds only its database

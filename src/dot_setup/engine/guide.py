@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from dot_setup.profiles.schema import ClientProfile, Link, Target
-from dot_setup.render import (
+from dot_setup.engine.render import (
     Connection,
     fill,
     placeholder_values,
     render_entry,
     render_manual,
 )
+from dot_setup.profiles.schema import ClientProfile, Link, Target
 
 PLACEHOLDER_TOKEN = "<YOUR_MCP_TOKEN>"
 OS_LABELS = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}

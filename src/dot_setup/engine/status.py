@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dot_setup.detect import detect, target_path
+from dot_setup.engine.changes import current_entry
+from dot_setup.engine.detect import detect, target_path
+from dot_setup.engine.render import Connection, entry_matches, render_entry
 from dot_setup.errors import DotSetupError, UsageError
 from dot_setup.formats.base import MISSING
-from dot_setup.operations import current_entry
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_service, load_clients
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
-from dot_setup.render import Connection, entry_matches, render_entry
 
 SENTINEL = "dot-setup-any-token-7f3a"
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dot_setup.common import interactive
-from dot_setup.console import OUT
+from dot_setup.engine.auth import interactive
 from dot_setup.errors import DotSetupError, UsageError
+from dot_setup.ui.console import OUT
 
 # Config files a newcomer's machine might have: other servers and settings that must survive.
 SANDBOX_FILES: dict[str, str] = {
@@ -51,7 +51,7 @@ def make_sandbox(root: Path) -> Path:
 @contextmanager
 def embedded_server(data_dir: Path) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
     """Both regions on free 127.0.0.1 ports in a background thread; yields (urls, passwords)."""
-    from dot_setup.serve_flow import region_configs
+    from dot_setup.flows.serve import region_configs
     from dot_setup.server import runner
 
     configs = region_configs(
@@ -139,7 +139,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool) -> int:
     from dot_setup.paths import Paths
-    from dot_setup.wizard_flow import Wizard, WizardOptions
+    from dot_setup.wizard.flow import Wizard, WizardOptions
 
     root = (sandbox or Path(tempfile.mkdtemp(prefix="dot-setup-demo-"))).absolute()
     if root.exists() and not root.is_dir():
@@ -175,7 +175,7 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
 
 def check_with_doctor() -> int:
     """End the demo the way a user ends a setup: `dot-setup doctor` on what was written."""
-    from dot_setup.doctor_flow import DoctorRequest, run_doctor
+    from dot_setup.doctor.run import DoctorRequest, run_doctor
 
     OUT.message("")
     OUT.message("Then `dot-setup doctor` checks the result (as you would on your own machine):")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dot_setup.backups import Backup, find_backup, list_backups, make_backup, newest_backup_of
-from dot_setup.console import OUT
 from dot_setup.errors import NeedsInputError, UsageError
-from dot_setup.fsio import read_bytes, resolve, update_file
+from dot_setup.fs.backups import Backup, find_backup, list_backups, make_backup, newest_backup_of
+from dot_setup.fs.fsio import read_bytes, resolve, update_file
 from dot_setup.paths import Paths
+from dot_setup.ui.console import OUT
 
 
 def show_backups(paths: Paths) -> None:
@@ -25,7 +25,7 @@ def chosen_backup(paths: Paths, backup_id: str | None, client: str | None) -> Ba
     if client is not None and backup_id is not None:
         raise UsageError("BACKUP_ID and --client both given", "use one of them")
     if client is not None:
-        from dot_setup.operations import resolve_target
+        from dot_setup.engine.changes import resolve_target
         from dot_setup.profiles.loader import get_client
 
         _, config = resolve_target(get_client(client), "user", paths)
@@ -37,7 +37,7 @@ def chosen_backup(paths: Paths, backup_id: str | None, client: str | None) -> Ba
 
 def restore(paths: Paths, backup: Backup, yes: bool, no_input: bool) -> bool:
     """Put the backup's bytes back (the current file is backed up first). False: declined."""
-    from dot_setup.install_flow import InstallRequest, confirm
+    from dot_setup.flows.install import InstallRequest, confirm
 
     data = read_bytes(Path(backup.file))
     if data is None:

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dot_setup import settings
-from dot_setup.common import Target, choose_server, interactive, token_region
-from dot_setup.console import OUT
+from dot_setup.engine import remembered as settings
+from dot_setup.engine.auth import Target, choose_server, interactive, token_region
 from dot_setup.errors import AuthError, NeedsInputError
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_service
 from dot_setup.secrets import REDACT, TokenSource, mask
 from dot_setup.signin.account import Account, SignInOptions
-from dot_setup.wizard_token import date
+from dot_setup.ui.console import OUT
+from dot_setup.wizard.token import date
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,13 @@ def _confirm(question: str, yes: bool, no_input: bool) -> bool:
         return True
     if not interactive(no_input):
         raise NeedsInputError("--yes", "confirmation")
-    from dot_setup.prompts import default_prompter
+    from dot_setup.ui.prompts import default_prompter
 
     return default_prompter().confirm(question, default=False)
 
 
 def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[str, Any]:
-    from dot_setup.fsio import check_writable
+    from dot_setup.fs.fsio import check_writable
     from dot_setup.signin import api
 
     paths = Paths.from_env()
@@ -143,8 +143,8 @@ def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[
 
 def _write_token(paths: Paths, output: Path, token: str) -> None:
     from dot_setup.errors import WriteError
-    from dot_setup.fsio import write_atomic
-    from dot_setup.wizard_token import rescue
+    from dot_setup.fs.fsio import write_atomic
+    from dot_setup.wizard.token import rescue
 
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dot_setup.endpoint_url import check_url
+from dot_setup.engine.endpoint import check_url
+from dot_setup.engine.render import Connection
 from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.profiles.loader import get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
-from dot_setup.render import Connection
 from dot_setup.secrets import TokenSource, read_token
-from dot_setup.terminal import interactive
+from dot_setup.ui.terminal import interactive
 
 __all__ = ["check_url", "interactive"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dot_setup import settings
-from dot_setup.common import (
+from dot_setup.engine import remembered as settings
+from dot_setup.engine.auth import (
     Target,
     allowed_auth,
     check_url,
@@ -23,17 +23,17 @@ from dot_setup.common import (
     interactive,
     token_region,
 )
-from dot_setup.console import OUT
+from dot_setup.engine.changes import Change, apply, preflight
 from dot_setup.errors import NeedsInputError, UsageError
-from dot_setup.install_flow import EntrySpec, changes_for, report_plan
-from dot_setup.operations import Change, apply, preflight
+from dot_setup.flows.install import EntrySpec, changes_for, report_plan
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, get_service
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
-from dot_setup.prompts import Prompter, default_prompter
 from dot_setup.secrets import TokenSource
-from dot_setup.wizard_token import TokenPlan
-from dot_setup.wizard_view import STATUS_WORDS
+from dot_setup.ui.console import OUT
+from dot_setup.ui.prompts import Prompter, default_prompter
+from dot_setup.wizard.token import TokenPlan
+from dot_setup.wizard.view import STATUS_WORDS
 
 CUSTOM = "custom"
 
@@ -134,7 +134,7 @@ class Wizard:
             OUT.message("nothing was changed")
             return 1
         if tokens.generate:
-            from dot_setup.wizard_token import generate
+            from dot_setup.wizard.token import generate
 
             tokens.source = generate(self.account(target), target)
             outcome = self.write_new_token(clients, target, auths, tokens.source)
@@ -142,7 +142,7 @@ class Wizard:
             apply(outcome.changes, self.paths)
         outcome.target, outcome.token = target, tokens.source
         settings.remember_target(self.paths, target)
-        from dot_setup.wizard_finish import finish
+        from dot_setup.wizard.finish import finish
 
         return finish(outcome, self.paths, self.account_token(target))
 
@@ -156,7 +156,7 @@ class Wizard:
         """Plan and apply with the token just generated. It revoked the previous one, so if a
         write still fails (the files were checked before), it is kept and its file named."""
         from dot_setup.errors import DotSetupError
-        from dot_setup.wizard_token import rescue
+        from dot_setup.wizard.token import rescue
 
         try:
             outcome = self.plan(clients, target, auths, token)
@@ -169,11 +169,11 @@ class Wizard:
     # -- steps --------------------------------------------------------------------------------
 
     def detect(self) -> list[dict[str, Any]]:
-        from dot_setup.status import client_statuses
+        from dot_setup.engine.status import client_statuses
 
         rows = client_statuses(self.paths, self.service.id, "user", self.name)
         found = [r for r in rows if r["detected"]]
-        from dot_setup.wizard_view import detection_table
+        from dot_setup.wizard.view import detection_table
 
         detection_table(found, len(rows), self.service.name)
         return rows
@@ -212,7 +212,7 @@ class Wizard:
             OUT.message("choose at least one client (or press Ctrl-C to stop)")
 
     def choose_target(self, given: TokenSource | None) -> Target:
-        from dot_setup.common import choose_server
+        from dot_setup.engine.auth import choose_server
 
         if self.opt.server_url or self.opt.region or token_region(self.service, given):
             return choose_server(self.service.id, self.opt.region, self.opt.server_url, given)
@@ -247,14 +247,14 @@ class Wizard:
             return None
         if not self.ask.confirm(f"Switch to the {region.upper()} region?", default=True):
             return None
-        from dot_setup.common import choose_server
+        from dot_setup.engine.auth import choose_server
 
         return choose_server(self.service.id, region, None, None)
 
     def choose_auth(
         self, clients: list[ClientProfile], given: TokenSource | None
     ) -> dict[str, str]:
-        from dot_setup.common import choose_auth
+        from dot_setup.engine.auth import choose_auth
 
         modes = {c.id: allowed_auth(c, self.service) for c in clients}
         if self.opt.auth or not self.tty:
@@ -279,7 +279,7 @@ class Wizard:
         return auths
 
     def token_plan(self, given: TokenSource | None, target: Target) -> tuple[TokenPlan, Target]:
-        from dot_setup import wizard_token
+        from dot_setup.wizard import token as wizard_token
 
         if given is not None or self.opt.new_token or not self.tty:
             plan = wizard_token.non_interactive(given, self.opt.new_token, target)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dot_setup.console import OUT
 from dot_setup.doctor.context import Context, select_clients
 from dot_setup.doctor.model import Check, Outcome, Status
 from dot_setup.errors import NeedsInputError, UsageError
 from dot_setup.paths import Paths
+from dot_setup.ui.console import OUT
 
 
 @dataclass
@@ -32,9 +32,9 @@ class DoctorRequest:
 
 
 def _server_url(request: DoctorRequest, paths: Paths) -> str:
-    from dot_setup.common import choose_server
+    from dot_setup.engine.auth import choose_server
+    from dot_setup.engine.remembered import remembered_target
     from dot_setup.profiles.loader import get_service
-    from dot_setup.settings import remembered_target
 
     if request.region or request.server_url:
         return choose_server(request.service, request.region, request.server_url, None).url
@@ -179,7 +179,7 @@ def _fix(
         if request.yes:
             OUT.message(f"fixing {question[:-1]}")
             return True
-        from dot_setup.prompts import default_prompter
+        from dot_setup.ui.prompts import default_prompter
 
         return default_prompter().confirm(question, default=True)
 

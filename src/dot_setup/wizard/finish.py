@@ -12,12 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dot_setup.console import OUT
-from dot_setup.operations import Change, current_entry
+from dot_setup.engine.changes import Change, current_entry
+from dot_setup.engine.render import entry_matches, fill
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client
-from dot_setup.render import entry_matches, fill
 from dot_setup.secrets import REDACT, mask
+from dot_setup.ui.console import OUT
 
 
 def finish(outcome: Any, paths: Paths, account_token: str | None) -> int:
@@ -58,7 +58,7 @@ def verify_files(changes: list[Change]) -> bool:
 
 
 def verify_connection(outcome: Any, account_token: str | None) -> bool:
-    from dot_setup.mcp_check import list_tools
+    from dot_setup.engine.connect import list_tools
 
     target = outcome.target
     auths = {c.client.id for c in outcome.changes if c.shape.endswith("oauth")}
@@ -120,7 +120,7 @@ def next_steps(outcome: Any, paths: Paths) -> None:
 
 
 def manual_steps(item: dict[str, Any], paths: Paths) -> None:
-    from dot_setup import clipboard
+    from dot_setup.ui import clipboard
 
     profile = get_client(item["client"])
     OUT.result(f"  • {profile.name}: {fill(profile.next_step, {})}")
@@ -144,7 +144,7 @@ def manual_steps(item: dict[str, Any], paths: Paths) -> None:
 
 
 def _save_secret(paths: Paths, client_id: str, text: str) -> str:
-    from dot_setup.fsio import write_atomic
+    from dot_setup.fs.fsio import write_atomic
 
     path = paths.state_dir / "connectors" / f"{client_id}.txt"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

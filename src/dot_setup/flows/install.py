@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dot_setup.common import (
+from dot_setup.engine.auth import (
     Target,
     choose_auth,
     choose_server,
@@ -20,15 +20,15 @@ from dot_setup.common import (
     interactive,
     parse_token_ref,
 )
-from dot_setup.console import OUT
-from dot_setup.detect import detect
+from dot_setup.engine.changes import Change, apply, plan, resolve_target
+from dot_setup.engine.detect import detect
+from dot_setup.engine.render import fill, render_entry, render_manual
 from dot_setup.errors import NeedsInputError, TokenInputError, UsageError
-from dot_setup.operations import Change, apply, plan, resolve_target
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, load_clients
 from dot_setup.profiles.schema import ClientProfile
-from dot_setup.render import fill, render_entry, render_manual
 from dot_setup.secrets import TokenSource
+from dot_setup.ui.console import OUT
 
 
 @dataclass
@@ -162,7 +162,7 @@ def confirm(question: str, request: InstallRequest) -> bool:
         return True
     if not interactive(request.no_input):
         raise NeedsInputError("--yes", "confirmation to change these files")
-    from dot_setup.prompts import default_prompter
+    from dot_setup.ui.prompts import default_prompter
 
     return default_prompter().confirm(question, default=True)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from dot_setup.formats import get_format
 from dot_setup.formats.base import ParseFailure, ShapeFailure
-from dot_setup.fsio import file_lock, read_bytes, write_atomic
+from dot_setup.fs.fsio import file_lock, read_bytes, write_atomic
 from dot_setup.paths import Paths
 from dot_setup.profiles.schema import Target
 

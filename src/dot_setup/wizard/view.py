@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dot_setup.console import OUT
+from dot_setup.ui.console import OUT
 
 STATUS_WORDS = {
     "configured": "configured",

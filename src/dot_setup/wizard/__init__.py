@@ -1,0 +1,1 @@
+"""The `dot-setup` wizard: detect, choose, token, preview, apply, verify."""

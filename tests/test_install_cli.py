@@ -52,7 +52,7 @@ def test_install_writes_each_clients_own_shape(fake_home: Path) -> None:
     }
     for path in (fake_home / ".claude.json", fake_home / ".codex" / "config.toml"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert "Restart Cursor" in r.err
+    assert "Restart Cursor" in r.out
 
 
 def test_region_comes_from_the_token(fake_home: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx2
 import pytest
 from tests.helpers import run
+from tests.prompter import ScriptedPrompter
 from tests.server.live import ANALYST, PASSWORD, LiveServer
 
 from dot_setup.engine import remembered as settings
@@ -33,7 +34,6 @@ from dot_setup.profiles.loader import get_service
 from dot_setup.secrets import mask
 from dot_setup.server.config import Limits
 from dot_setup.server.headless import HeadlessBrowser
-from dot_setup.ui.prompts import ScriptedPrompter
 from dot_setup.wizard.flow import Wizard, WizardOptions
 
 # -- the answers, as the user picks them -------------------------------------------------------
@@ -241,7 +241,7 @@ def oauth_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(url)
         return True
 
-    monkeypatch.setattr("dot_setup.wizard.finish._oauth_offered", offered)
+    monkeypatch.setattr("dot_setup.engine.verify._oauth_offered", offered)
     return asked
 
 
@@ -283,7 +283,7 @@ def test_no_terminal_missing_region_names_the_flag(
 def test_no_terminal_uses_the_remembered_region(
     no_tty: None, fake_home: Path, oauth_checks: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings.remember(Paths.from_env(), "dot", region="eu", server_url="")
+    settings.save(Paths.from_env(), "dot", region="eu", server_url="")
     code, _ = wizard(None, clients=["cursor"], yes=True)
     assert code == 0, capsys.readouterr().err
     assert jsonc(cursor_path(fake_home))["mcpServers"]["dot"] == {"url": eu_url()}
@@ -433,7 +433,7 @@ def test_region_is_remembered_as_the_next_default(fake_home: Path, oauth_checks:
     code, rec = wizard([clients("Cursor"), region("eu"), OAUTH, False, True])
     assert code == 0
     assert rec.question(REGION_Q).default == region("us")(rec.question(REGION_Q).choices)
-    assert settings.remembered(Paths.from_env(), "dot") == {"region": "eu", "server_url": ""}
+    assert settings.load(Paths.from_env(), "dot") == {"region": "eu", "server_url": ""}
     assert jsonc(cursor_path(fake_home))["mcpServers"]["dot"] == {"url": eu_url()}
     rec = Recorder([clients("Cursor"), KeyboardInterrupt()])
     with pytest.raises(KeyboardInterrupt):
@@ -444,7 +444,7 @@ def test_region_is_remembered_as_the_next_default(fake_home: Path, oauth_checks:
 
 def test_a_stale_remembered_region_falls_back_to_the_default(fake_home: Path) -> None:
     """settings.json is the user's file: a region this version does not know is not a crash."""
-    settings.remember(Paths.from_env(), "dot", region="ap", server_url="")
+    settings.save(Paths.from_env(), "dot", region="ap", server_url="")
     rec = Recorder([clients("Cursor"), KeyboardInterrupt()])
     with pytest.raises(KeyboardInterrupt):
         wizard(rec)
@@ -460,7 +460,7 @@ def test_custom_server_url_is_written_and_remembered(
     assert code == 0
     assert rec.question(URL_Q).default == ""
     assert jsonc(cursor_path(fake_home))["mcpServers"]["dot"] == {"url": url}
-    assert settings.remembered(Paths.from_env(), "dot") == {"region": "", "server_url": url}
+    assert settings.load(Paths.from_env(), "dot") == {"region": "", "server_url": url}
     rec = Recorder([clients("Cursor"), CUSTOM, KeyboardInterrupt()])
     with pytest.raises(KeyboardInterrupt):
         wizard(rec)
@@ -664,7 +664,7 @@ def test_a_regular_api_token_is_refused(
 ) -> None:
     if checked_by == "server":  # without the local prefix shortcut: the server's token-info says
         monkeypatch.setattr(
-            "dot_setup.engine.auth.get_service",
+            "dot_setup.wizard.flow.get_service",
             lambda sid: replace(get_service(sid), api_token_prefix=""),
         )
     before = snapshot(tmp_path)
@@ -719,7 +719,7 @@ def test_an_eu_token_switches_to_the_eu_region(
     assert f"Plan for {eu.mcp_url}:" in err
     entry = jsonc(cursor_path(fake_home))["mcpServers"]["dot"]
     assert entry == {"url": eu.mcp_url, "headers": {"Authorization": f"Bearer {token}"}}
-    assert settings.remembered(Paths.from_env(), "dot")["region"] == "eu"
+    assert settings.load(Paths.from_env(), "dot")["region"] == "eu"
     assert_hidden(token, out, err)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import NoInputOpt, YesOpt
+from dot_setup.commands.options import NoInputOpt, YesOpt
 from dot_setup.ui.console import OUT
 
 app = typer.Typer()

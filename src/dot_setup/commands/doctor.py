@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import (
+from dot_setup.commands.options import (
     ClientOpt,
     JsonOpt,
     NameOpt,
@@ -74,4 +74,6 @@ def doctor_command(
         verbose=verbose,
         interactive=interactive(no_input or json_out),
     )
-    raise typer.Exit(run_doctor(request))
+    from dot_setup.paths import Paths
+
+    raise typer.Exit(run_doctor(request, Paths.from_env()))

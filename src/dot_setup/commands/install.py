@@ -7,72 +7,33 @@ service's variable (DOT_MCP_TOKEN for Dot), never from an argument.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dot_setup.commands.options import (
+    Auth,
+    ClientOpt,
+    DryRunOpt,
+    JsonOpt,
+    NameOpt,
+    NoInputOpt,
+    ProjectOpt,
+    RegionOpt,
+    Scope,
+    ScopeOpt,
+    ServerUrlOpt,
+    ServiceOpt,
+    TokenFileOpt,
+    TokenStdinOpt,
+    TokenTrapOpt,
+    Transport,
+    YesOpt,
+    refuse_token_argument,
+)
 from dot_setup.ui.console import OUT
 
 app = typer.Typer()
-
-
-class Scope(StrEnum):
-    user = "user"
-    project = "project"
-
-
-class Auth(StrEnum):
-    oauth = "oauth"
-    token = "token"
-
-
-class Transport(StrEnum):
-    auto = "auto"
-    http = "http"
-    stdio = "stdio"
-
-
-ClientOpt = Annotated[
-    list[str] | None,
-    typer.Option("--client", "-c", help="Client id (repeatable); see `dot-setup list`."),
-]
-ServiceOpt = Annotated[str, typer.Option("--service", help="Service profile id.")]
-RegionOpt = Annotated[str | None, typer.Option("--region", help="Service region, e.g. us or eu.")]
-ServerUrlOpt = Annotated[
-    str | None, typer.Option("--server-url", help="MCP URL of a self-hosted or local server.")
-]
-TokenFileOpt = Annotated[
-    Path | None, typer.Option("--token-file", help="Read the MCP token from this file.")
-]
-TokenStdinOpt = Annotated[
-    bool, typer.Option("--token-stdin", help="Read the MCP token from stdin.")
-]
-ScopeOpt = Annotated[Scope, typer.Option("--scope", help="user (default) or project config.")]
-ProjectOpt = Annotated[
-    Path | None, typer.Option("--project-dir", help="Project folder for --scope project.")
-]
-NameOpt = Annotated[str | None, typer.Option("--name", help="Server name in the client's config.")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", "-n", help="Show redacted diffs; write nothing.")
-]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope on stdout.")]
-NoInputOpt = Annotated[bool, typer.Option("--no-input", help="Never prompt.")]
-TokenTrapOpt = Annotated[str | None, typer.Option("--token", hidden=True)]
-
-
-def refuse_token_argument(value: str | None) -> None:
-    if value is not None:
-        from dot_setup.errors import TokenInputError
-        from dot_setup.secrets import REDACT
-
-        REDACT.add(value)
-        raise TokenInputError(
-            "tokens are never taken as command-line arguments (other users can read them)",
-            "use --token-stdin, --token-file PATH, or the DOT_MCP_TOKEN variable",
-        )
 
 
 @app.command("install")
@@ -112,6 +73,7 @@ def install_command(
     OUT.json_mode, OUT.command = json_out, "install"
     refuse_token_argument(token)
     from dot_setup.flows.install import InstallRequest, run_install
+    from dot_setup.paths import Paths
 
     request = InstallRequest(
         clients=client or [],
@@ -124,7 +86,6 @@ def install_command(
         token_stdin=token_stdin,
         token_ref=token_ref,
         scope=scope.value,
-        project_dir=project_dir,
         name=name,
         transport=transport.value,
         force=force,
@@ -132,5 +93,5 @@ def install_command(
         yes=yes,
         no_input=no_input or json_out,
     )
-    code = run_install(request)
+    code = run_install(request, Paths.from_env(project=project_dir))
     raise typer.Exit(code)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
+from dot_setup.commands.options import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
 from dot_setup.ui.console import OUT
 
 app = typer.Typer()
@@ -26,8 +26,9 @@ def login_command(
 ) -> None:
     """Sign in, so the wizard and `token` can create MCP tokens for you."""
     OUT.json_mode, OUT.command = json_out, "login"
+    from dot_setup.paths import Paths
     from dot_setup.signin.flow import Where, login
 
-    data = login(Where(service, region, server_url), no_browser)
+    data = login(Paths.from_env(), Where(service, region, server_url), no_browser)
     if json_out:
         OUT.envelope("ok", 0, data, [])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
+from dot_setup.commands.options import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
 from dot_setup.ui.console import OUT
 
 app = typer.Typer()
@@ -24,8 +24,9 @@ def logout_command(
 ) -> None:
     """Sign out (client configs and MCP tokens already written are not touched)."""
     OUT.json_mode, OUT.command = json_out, "logout"
+    from dot_setup.paths import Paths
     from dot_setup.signin.flow import Where, logout
 
-    data = logout(Where(service, region, server_url), everywhere)
+    data = logout(Paths.from_env(), Where(service, region, server_url), everywhere)
     if json_out:
         OUT.envelope("ok", 0, data, [])

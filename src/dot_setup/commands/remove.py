@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import (
+from dot_setup.commands.options import (
     ClientOpt,
     DryRunOpt,
     JsonOpt,
@@ -15,6 +15,7 @@ from dot_setup.commands.install import (
     ProjectOpt,
     Scope,
     ScopeOpt,
+    ServiceOpt,
     YesOpt,
 )
 from dot_setup.ui.console import OUT
@@ -31,7 +32,7 @@ def remove_command(
     scope: ScopeOpt = Scope.user,
     project_dir: ProjectOpt = None,
     name: NameOpt = None,
-    service: Annotated[str, typer.Option("--service", help="Service profile id.")] = "dot",
+    service: ServiceOpt = "dot",
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     json_out: JsonOpt = False,
@@ -39,46 +40,17 @@ def remove_command(
 ) -> None:
     """Remove the server entry from clients' config files (backed up first)."""
     OUT.json_mode, OUT.command = json_out, "remove"
-    import os
-
-    from dot_setup.engine.changes import Change, apply, plan, resolve_target
-    from dot_setup.flows.install import InstallRequest, change_data, confirm, report_plan
+    from dot_setup.flows.remove import RemoveRequest, run_remove
     from dot_setup.paths import Paths
-    from dot_setup.profiles.loader import get_service, load_clients
 
-    request = InstallRequest(
-        clients=client or [], yes=yes, no_input=no_input or json_out, dry_run=dry_run
+    request = RemoveRequest(
+        clients=client or [],
+        all_clients=all_clients,
+        scope=scope.value,
+        name=name,
+        service=service,
+        dry_run=dry_run,
+        yes=yes,
+        no_input=no_input or json_out,
     )
-    paths = Paths.from_env(project=project_dir)
-    entry_name = name or get_service(service).default_server_name
-    if all_clients:
-        profiles = [p for p in load_clients().values() if p.target(scope.value)]
-    else:
-        from dot_setup.flows.install import select_clients
-
-        profiles = [p for p in select_clients(request, paths) if p.kind == "file"]
-    changes = []
-    for profile in profiles:
-        target, path = resolve_target(profile, scope.value, paths)
-        if all_clients and not os.path.exists(path):  # noqa: PTH110 (never raises)
-            continue
-        changes.append(
-            Change(client=profile, target=target, path=path, name=entry_name, entry=None)
-        )
-    plan(changes, paths)
-    pending = [c for c in changes if c.changed]
-    report_plan(changes, dry_run)
-    if pending and not dry_run:
-        if not confirm(f"Remove {entry_name!r} from {len(pending)} file(s)?", request):
-            OUT.message("nothing was changed")
-            raise typer.Exit(1)
-        apply(changes, paths)
-        for change in pending:
-            OUT.result(
-                f"removed  {change.path} (backup {change.backup.id if change.backup else '-'})"
-            )
-    elif not pending:
-        OUT.message(f"no entry named {entry_name!r} found: nothing to remove")
-    if OUT.json_mode:
-        data = {"dry_run": dry_run, "changes": [change_data(c, dry_run) for c in changes]}
-        OUT.envelope("ok", 0, data, [])
+    raise typer.Exit(run_remove(request, Paths.from_env(project=project_dir)))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import JsonOpt, NoInputOpt, YesOpt
+from dot_setup.commands.options import JsonOpt, NoInputOpt, YesOpt
 from dot_setup.ui.console import OUT
 
 app = typer.Typer()

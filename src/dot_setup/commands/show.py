@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import (
+from dot_setup.commands.options import (
     Auth,
     JsonOpt,
     NameOpt,
@@ -55,8 +55,10 @@ def show_command(
     OUT.json_mode, OUT.command = json_out, "show"
     refuse_token_argument(token)
     from dot_setup.flows.show import show_client
+    from dot_setup.paths import Paths
 
     show_client(
+        Paths.from_env(project=project_dir),
         client_id=client,
         service_id=service,
         region=region,
@@ -65,7 +67,6 @@ def show_command(
         token_file=token_file,
         token_stdin=token_stdin,
         scope=scope.value,
-        project_dir=project_dir,
         name=name,
         clipboard=clipboard and not json_out and not link,
         link_only=link,

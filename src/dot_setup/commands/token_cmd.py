@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.install import (
+from dot_setup.commands.options import (
     JsonOpt,
     NoInputOpt,
     RegionOpt,
@@ -42,9 +42,11 @@ def create_command(
 ) -> None:
     """Generate a new MCP token (this revokes the previous one: one active token per user)."""
     OUT.json_mode, OUT.command = json_out, "token create"
+    from dot_setup.paths import Paths
     from dot_setup.signin.flow import Where, token_create
 
-    data = token_create(Where(service, region, server_url), output, yes, no_input or json_out)
+    where = Where(service, region, server_url)
+    data = token_create(Paths.from_env(), where, output, yes, no_input or json_out)
     if json_out:
         OUT.envelope("ok", 0, data, [])
     raise typer.Exit(0 if data.get("created") else 1)
@@ -61,9 +63,11 @@ def revoke_command(
 ) -> None:
     """Revoke your active MCP token (clients using it stop working)."""
     OUT.json_mode, OUT.command = json_out, "token revoke"
+    from dot_setup.paths import Paths
     from dot_setup.signin.flow import Where, token_revoke
 
-    data = token_revoke(Where(service, region, server_url), yes, no_input or json_out)
+    where = Where(service, region, server_url)
+    data = token_revoke(Paths.from_env(), where, yes, no_input or json_out)
     if json_out:
         OUT.envelope("ok", 0, data, [])
 
@@ -84,6 +88,8 @@ def status_command(
     from dot_setup.signin.flow import Where, token_status
 
     given = get_token(get_service(service), token_stdin, token_file)
-    data = token_status(Where(service, region, server_url), given)
+    from dot_setup.paths import Paths
+
+    data = token_status(Paths.from_env(), Where(service, region, server_url), given)
     if json_out:
         OUT.envelope("ok", 0, data, [])

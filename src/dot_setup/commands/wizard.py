@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dot_setup.commands.install import (
+from dot_setup.commands.options import (
     Auth,
     ClientOpt,
+    DryRunOpt,
     NameOpt,
+    NoInputOpt,
     RegionOpt,
     ServerUrlOpt,
     ServiceOpt,
     TokenFileOpt,
     TokenStdinOpt,
     TokenTrapOpt,
+    YesOpt,
     refuse_token_argument,
 )
 from dot_setup.errors import UsageError
 from dot_setup.ui.console import OUT
+
+if TYPE_CHECKING:
+    from dot_setup.wizard.model import WizardOptions
 
 NewTokenOpt = Annotated[
     bool,
@@ -65,18 +71,16 @@ def root(
     show_diff: Annotated[
         bool, typer.Option("--show-diff", help="Show the (masked) diff of every file.")
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", "-n", help="Stop after the preview.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    no_input: NoInputOpt = False,
     token: TokenTrapOpt = None,
 ) -> None:
     """Run the setup wizard (with no command), or one of the commands below."""
     refuse_token_argument(token)
     if ctx.invoked_subcommand is None:
         refuse_without_terminal(ctx, no_input)
-    from dot_setup.wizard.flow import WizardOptions
+    from dot_setup.wizard.model import WizardOptions
 
     options = WizardOptions(
         clients=client or [],
@@ -117,19 +121,13 @@ def refuse_without_terminal(ctx: typer.Context, no_input: bool) -> None:
         if p not in ("version", "no_input", "token")
     )
     if not answered and not interactive(no_input):
+        from dot_setup.wizard.model import REFUSAL, REFUSAL_HINT
+
         raise UsageError(REFUSAL, REFUSAL_HINT)
 
 
-REFUSAL = "the wizard needs a terminal to ask its questions"
-REFUSAL_HINT = (
-    "answer them with flags (dot-setup --client ID --region us|eu --auth oauth|token "
-    "--new-token --yes), or use `dot-setup install` (see `dot-setup install --help`)"
-)
-
-
-def run_wizard(options: object, paths: object | None = None) -> int:
+def run_wizard(options: WizardOptions) -> int:
     from dot_setup.paths import Paths
-    from dot_setup.wizard.flow import Wizard, WizardOptions
+    from dot_setup.wizard.flow import Wizard
 
-    assert isinstance(options, WizardOptions)
-    return Wizard(options, paths if isinstance(paths, Paths) else Paths.from_env()).run()
+    return Wizard(options, Paths.from_env()).run()

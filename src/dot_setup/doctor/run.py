@@ -31,27 +31,17 @@ class DoctorRequest:
     interactive: bool = False
 
 
-def _server_url(request: DoctorRequest, paths: Paths) -> str:
-    from dot_setup.engine.auth import choose_server
-    from dot_setup.engine.remembered import remembered_target
-    from dot_setup.profiles.loader import get_service
-
-    if request.region or request.server_url:
-        return choose_server(request.service, request.region, request.server_url, None).url
-    remembered = remembered_target(paths, request.service)
-    if remembered is not None:
-        return remembered.url
-    service = get_service(request.service)
-    return service.regions[service.default_region].url
-
-
 def build_context(request: DoctorRequest, paths: Paths) -> Context:
-    from dot_setup.profiles.loader import get_client, get_service, load_clients
+    from dot_setup.engine.clients import client_ids, named_clients
+    from dot_setup.engine.endpoint import resolve_endpoint
+    from dot_setup.profiles.loader import get_service, load_clients
 
     service = get_service(request.service)
-    wanted = [p.strip() for c in request.clients for p in c.split(",") if p.strip()]
-    for cid in wanted:
-        get_client(cid)  # an unknown id is a usage error naming the known ones
+    wanted = client_ids(request.clients)
+    named_clients(wanted)  # an unknown id is a usage error naming the known ones
+    endpoint = resolve_endpoint(
+        service, region=request.region, server_url=request.server_url, paths=paths, default=True
+    )
     name = request.name or service.default_server_name
     profiles = list(load_clients().values())
     return Context(
@@ -60,7 +50,7 @@ def build_context(request: DoctorRequest, paths: Paths) -> Context:
         name=name,
         clients=select_clients(profiles, paths, name, wanted),
         timeout=request.timeout,
-        server_url=_server_url(request, paths),
+        server_url=endpoint.url,
     )
 
 
@@ -113,7 +103,7 @@ def exit_code(outcomes: list[Outcome], strict: bool) -> int:
     return 1 if any(o.result.status in bad for o in outcomes) else 0
 
 
-def run_doctor(request: DoctorRequest) -> int:
+def run_doctor(request: DoctorRequest, paths: Paths) -> int:
     from dot_setup.doctor import report
     from dot_setup.doctor.runner import run_checks
 
@@ -128,7 +118,6 @@ def run_doctor(request: DoctorRequest) -> int:
             f"--timeout {request.timeout:g} is not a positive number of seconds",
             "e.g. --timeout 10",
         )
-    paths = Paths.from_env()
     ctx = build_context(request, paths)
     checks = choose_checks(request, ctx)
     if request.list_only:
@@ -163,6 +152,8 @@ def _fix(
     from dot_setup.doctor import report
     from dot_setup.doctor.fixes import apply_fixes, fixable
     from dot_setup.doctor.runner import run_checks
+    from dot_setup.ui.prompts import confirm as ui_confirm
+    from dot_setup.ui.prompts import default_prompter
 
     todo = fixable(outcomes)
     if not todo:
@@ -178,10 +169,8 @@ def _fix(
         question = f"{outcome.check.id}: {fix.text}?"
         if request.yes:
             OUT.message(f"fixing {question[:-1]}")
-            return True
-        from dot_setup.ui.prompts import default_prompter
-
-        return default_prompter().confirm(question, default=True)
+        asker = default_prompter() if request.interactive else None  # checked before: a terminal
+        return ui_confirm(question, yes=request.yes, no_input=True, prompter=asker)
 
     done = apply_fixes(todo, lambda: build_context(request, paths), confirm)
     for item in done:

@@ -1,67 +1,16 @@
-"""What several commands share: choosing the service, region and URL, auth, and confirmation."""
+"""How each client signs in: the auth modes a client can use with a service, the one chosen,
+the MCP token given (stdin, file or the service's variable), and the connection to render."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from dot_setup.engine.endpoint import check_url
+from dot_setup.engine.endpoint import Endpoint
 from dot_setup.engine.render import Connection
-from dot_setup.errors import NeedsInputError, UsageError
-from dot_setup.profiles.loader import get_service
+from dot_setup.errors import UsageError
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
 from dot_setup.secrets import TokenSource, read_token
-from dot_setup.ui.terminal import interactive
-
-__all__ = ["check_url", "interactive"]
-
-
-def token_region(service: ServiceProfile, token: str | TokenSource | None) -> str | None:
-    """MCP tokens carry their region after the prefix: dot_mcp_eu_... belongs to eu."""
-    if isinstance(token, TokenSource):
-        token = token.token
-    if not token or not service.token_prefix or not token.startswith(service.token_prefix):
-        return None
-    rest = token[len(service.token_prefix) :]
-    region = rest.split("_", 1)[0]
-    return region if region in service.regions else None
-
-
-@dataclass(frozen=True)
-class Target:
-    service: ServiceProfile
-    url: str
-    region: str  # region id, or "custom" for --server-url
-
-
-def choose_server(
-    service_id: str, region: str | None, server_url: str | None, token: TokenSource | None
-) -> Target:
-    service = get_service(service_id)
-    if server_url and region:
-        raise UsageError("--region and --server-url both given", "use one of them")
-    if server_url:
-        return Target(service, check_url(server_url), "custom")
-    from_token = token_region(service, token.token) if token else None
-    if region is None:
-        region = from_token
-    if region is None and len(service.regions) == 1:
-        region = next(iter(service.regions))
-    if region is None:
-        choices = "|".join(service.regions)
-        raise NeedsInputError(f"--region {choices}", f"the {service.name} region")
-    if region not in service.regions:
-        raise UsageError(
-            f"unknown region {region!r} for {service.name}",
-            f"use one of: {', '.join(service.regions)}",
-        )
-    if from_token and from_token != region:
-        raise UsageError(
-            f"the token is for region {from_token} but --region is {region}",
-            f"use --region {from_token}: a token only works in the region that issued it",
-        )
-    return Target(service, service.regions[region].url, region)
 
 
 def get_token(
@@ -112,7 +61,7 @@ def parse_token_ref(value: str | None) -> str:
 
 
 def connection(
-    target: Target,
+    endpoint: Endpoint,
     auth: str,
     name: str,
     token: TokenSource | None,
@@ -120,8 +69,8 @@ def connection(
     transport: str,
 ) -> Connection:
     return Connection(
-        service=target.service,
-        url=target.url,
+        service=endpoint.service,
+        url=endpoint.url,
         auth=auth,
         name=name,
         token=token.token if (token and auth == "token") else None,

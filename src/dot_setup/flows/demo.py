@@ -17,10 +17,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dot_setup.engine.auth import interactive
 from dot_setup.errors import DotSetupError, UsageError
 from dot_setup.ui.console import OUT
+from dot_setup.ui.terminal import interactive
+
+if TYPE_CHECKING:
+    from dot_setup.paths import Paths
 
 # Config files a newcomer's machine might have: other servers and settings that must survive.
 SANDBOX_FILES: dict[str, str] = {
@@ -139,7 +143,8 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool) -> int:
     from dot_setup.paths import Paths
-    from dot_setup.wizard.flow import Wizard, WizardOptions
+    from dot_setup.wizard.flow import Wizard
+    from dot_setup.wizard.model import WizardOptions
 
     root = (sandbox or Path(tempfile.mkdtemp(prefix="dot-setup-demo-"))).absolute()
     if root.exists() and not root.is_dir():
@@ -166,20 +171,21 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
             options.show_diff = True
         OUT.message("")
         with environment(demo_env(root, home, urls)):
-            code = Wizard(options, Paths.from_env()).run()
+            paths = Paths.from_env()
+            code = Wizard(options, paths).run()
             if code == 0:
-                code = check_with_doctor()
+                code = check_with_doctor(paths)
     summary(root, home)
     return code
 
 
-def check_with_doctor() -> int:
+def check_with_doctor(paths: Paths) -> int:
     """End the demo the way a user ends a setup: `dot-setup doctor` on what was written."""
     from dot_setup.doctor.run import DoctorRequest, run_doctor
 
     OUT.message("")
     OUT.message("Then `dot-setup doctor` checks the result (as you would on your own machine):")
-    return run_doctor(DoctorRequest(interactive=False))
+    return run_doctor(DoctorRequest(interactive=False), paths)
 
 
 def summary(root: Path, home: Path) -> None:

@@ -37,7 +37,7 @@ def chosen_backup(paths: Paths, backup_id: str | None, client: str | None) -> Ba
 
 def restore(paths: Paths, backup: Backup, yes: bool, no_input: bool) -> bool:
     """Put the backup's bytes back (the current file is backed up first). False: declined."""
-    from dot_setup.flows.install import InstallRequest, confirm
+    from dot_setup.ui.prompts import confirm
 
     data = read_bytes(Path(backup.file))
     if data is None:
@@ -49,8 +49,7 @@ def restore(paths: Paths, backup: Backup, yes: bool, no_input: bool) -> bool:
     if read_bytes(resolve(target), label=target) == data:
         OUT.message(f"{target} already matches backup {backup.id}: nothing to do")
         return True
-    request = InstallRequest(clients=[], yes=yes, no_input=no_input)
-    if not confirm(f"Replace {target} with backup {backup.id}?", request):
+    if not confirm(f"Replace {target} with backup {backup.id}?", yes=yes, no_input=no_input):
         return False
 
     def keep_current(real: Path, before: bytes | None) -> None:

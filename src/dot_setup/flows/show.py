@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup.engine import guide
-from dot_setup.engine.auth import allowed_auth, choose_auth, choose_server, connection, get_token
+from dot_setup.engine.auth import allowed_auth, choose_auth, connection, get_token
 from dot_setup.engine.detect import target_path
+from dot_setup.engine.endpoint import resolve_endpoint
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_client, get_service
 from dot_setup.secrets import REDACT, TokenSource
@@ -18,6 +19,7 @@ from dot_setup.ui.console import OUT
 
 
 def show_client(
+    paths: Paths,
     *,
     client_id: str,
     service_id: str,
@@ -27,18 +29,16 @@ def show_client(
     token_file: Path | None,
     token_stdin: bool,
     scope: str,
-    project_dir: Path | None,
     name: str | None,
     clipboard: bool,
     link_only: bool = False,
 ) -> None:
-    paths = Paths.from_env(project=project_dir)
     profile = get_client(client_id)
     service = get_service(service_id)
     token = get_token(service, token_stdin, token_file)
-    if region is None and server_url is None and token is None:
-        region = service.default_region
-    server = choose_server(service_id, region, server_url, token)
+    server = resolve_endpoint(
+        service, region=region, server_url=server_url, token=token, default=True
+    )
     if link_only and auth is None and "oauth" in allowed_auth(profile, service):
         auth = "oauth"  # links are for clients that sign in themselves
     chosen = choose_auth(profile, service, auth, True)

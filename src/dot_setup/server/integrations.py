@@ -65,14 +65,12 @@ def _modes(profile: Any, service: Any) -> list[str]:
 
 
 def _guide(state: ServerState, profile: Any, auth: str, token: str | None, os_name: str) -> Any:
-    from dot_setup.engine.auth import Target
     from dot_setup.engine.render import Connection
 
     service, _ = _service_and_clients()
-    server = Target(service, state.config.mcp_url, state.region)
     conn = Connection(
-        service=server.service,
-        url=server.url,
+        service=service,
+        url=state.config.mcp_url,
         auth=auth,
         name=service.default_server_name,
         token=(token or guide.PLACEHOLDER_TOKEN) if auth == "token" else None,

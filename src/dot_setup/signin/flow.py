@@ -1,6 +1,6 @@
 """`login`, `logout` and `token create|revoke|status`: dot-setup's own account commands.
 
-Which server: --region or --server-url, else the one the wizard remembered. Tokens created
+Which server: --region or --server-url, else the one the last run used (`resolve_endpoint`). Tokens created
 here go to a 0600 file (--output), never to the terminal; status shows the masked form only.
 """
 
@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dot_setup.engine import remembered as settings
-from dot_setup.engine.auth import Target, choose_server, interactive, token_region
-from dot_setup.errors import AuthError, NeedsInputError
+from dot_setup.engine.endpoint import Endpoint, remember, resolve_endpoint
+from dot_setup.errors import AuthError
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_service
 from dot_setup.secrets import REDACT, TokenSource, mask
 from dot_setup.signin.account import Account, SignInOptions
+from dot_setup.signin.mcp_token import date
 from dot_setup.ui.console import OUT
-from dot_setup.wizard.token import date
+from dot_setup.ui.prompts import confirm
+from dot_setup.ui.terminal import interactive
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,22 @@ class Where:
     server_url: str | None = None
 
 
-def target_for(where: Where, paths: Paths, token: TokenSource | None = None) -> Target:
-    if where.region or where.server_url or token_region(get_service(where.service), token):
-        return choose_server(where.service, where.region, where.server_url, token)
-    last = settings.remembered_target(paths, where.service)
-    if last is not None:
-        return last
-    return choose_server(where.service, None, None, None)  # names --region if ambiguous
+def target_for(where: Where, paths: Paths, token: TokenSource | None = None) -> Endpoint:
+    """The flags, the token's region, else the server the last run used (`resolve_endpoint`)."""
+    return resolve_endpoint(
+        get_service(where.service),
+        region=where.region,
+        server_url=where.server_url,
+        token=token,
+        paths=paths,
+    )
 
 
-def login(where: Where, no_browser: bool) -> dict[str, Any]:
-    paths = Paths.from_env()
+def login(paths: Paths, where: Where, no_browser: bool) -> dict[str, Any]:
     target = target_for(where, paths)
     account = Account(paths, target.url, target.region)
     session = account.login(SignInOptions(no_browser=no_browser))
-    settings.remember_target(paths, target)
+    remember(paths, target)
     OUT.message(f"Signed in to {session.issuer} as {session.account} ({session.region.upper()}).")
     OUT.message(f"The sign-in is kept in {account.store.location}; `dot-setup logout` removes it.")
     return {
@@ -54,8 +56,7 @@ def login(where: Where, no_browser: bool) -> dict[str, Any]:
     }
 
 
-def logout(where: Where, everywhere: bool) -> dict[str, Any]:
-    paths = Paths.from_env()
+def logout(paths: Paths, where: Where, everywhere: bool) -> dict[str, Any]:
     if everywhere:
         from dot_setup.signin.store import open_store
 
@@ -91,20 +92,15 @@ def _signed_in(account: Account, no_input: bool) -> str:
 
 
 def _confirm(question: str, yes: bool, no_input: bool) -> bool:
-    if yes:
-        return True
-    if not interactive(no_input):
-        raise NeedsInputError("--yes", "confirmation")
-    from dot_setup.ui.prompts import default_prompter
-
-    return default_prompter().confirm(question, default=False)
+    return confirm(question, yes=yes, no_input=no_input, default=False, what="confirmation")
 
 
-def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[str, Any]:
+def token_create(
+    paths: Paths, where: Where, output: Path, yes: bool, no_input: bool
+) -> dict[str, Any]:
     from dot_setup.fs.fsio import check_writable
     from dot_setup.signin import api
 
-    paths = Paths.from_env()
     output = output.absolute()
     # Before signing in and generating: a new token revokes the current one, so one that
     # cannot be written anywhere would leave the user with none.
@@ -144,7 +140,7 @@ def token_create(where: Where, output: Path, yes: bool, no_input: bool) -> dict[
 def _write_token(paths: Paths, output: Path, token: str) -> None:
     from dot_setup.errors import WriteError
     from dot_setup.fs.fsio import write_atomic
-    from dot_setup.wizard.token import rescue
+    from dot_setup.signin.mcp_token import rescue
 
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -153,10 +149,9 @@ def _write_token(paths: Paths, output: Path, token: str) -> None:
         raise WriteError(f"{output}: {exc.strerror or exc}", rescue(paths, token)) from None
 
 
-def token_revoke(where: Where, yes: bool, no_input: bool) -> dict[str, Any]:
+def token_revoke(paths: Paths, where: Where, yes: bool, no_input: bool) -> dict[str, Any]:
     from dot_setup.signin import api
 
-    paths = Paths.from_env()
     target = target_for(where, paths)
     access = _signed_in(Account(paths, target.url, target.region), no_input)
     if not _confirm("Revoke your MCP token? Clients using it stop working.", yes, no_input):
@@ -167,11 +162,10 @@ def token_revoke(where: Where, yes: bool, no_input: bool) -> dict[str, Any]:
     return {"revoked": n}
 
 
-def token_status(where: Where, given: Any) -> dict[str, Any]:
+def token_status(paths: Paths, where: Where, given: TokenSource | None) -> dict[str, Any]:
     """The given token (stdin/file/env) if any, else the signed-in user's active token."""
     from dot_setup.signin import api
 
-    paths = Paths.from_env()
     target = target_for(where, paths, given)  # a dot_mcp_eu_ token names its region
     if given is not None:
         info = api.token_info(target.url, given.token)

@@ -1,4 +1,5 @@
-"""The prompter seam: commands ask questions through a `Prompter`, tests script the answers.
+"""The prompter seam: commands ask questions through a `Prompter`, tests script the answers
+(tests/prompter.py), and `confirm` is the one yes/no question every command asks the same way.
 
 `QuestionaryPrompter` is the real terminal UI (imported only when a prompt is shown; it costs
 ~0.2 s). It uses questionary's `unsafe_ask`, so Ctrl-C raises KeyboardInterrupt (exit 130,
@@ -58,40 +59,6 @@ class QuestionaryPrompter:
         return str(questionary.password(question).unsafe_ask())
 
 
-class ScriptedPrompter:
-    """Answers from a list, in order; fails loudly on an unexpected question (for tests)."""
-
-    def __init__(self, answers: Sequence[Any]) -> None:
-        self.answers = list(answers)
-        self.questions: list[str] = []
-
-    def _next(self, question: str) -> Any:
-        self.questions.append(question)
-        if not self.answers:
-            raise AssertionError(f"unexpected question: {question}")
-        answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def confirm(self, question: str, default: bool = True) -> bool:
-        return bool(self._next(question))
-
-    def select(self, question: str, choices: Sequence[str], default: str | None = None) -> str:
-        return str(self._next(question))
-
-    def checkbox(
-        self, question: str, choices: Sequence[str], checked: Sequence[str] = ()
-    ) -> list[str]:
-        return list(self._next(question))
-
-    def text(self, question: str, default: str = "") -> str:
-        return str(self._next(question))
-
-    def secret(self, question: str) -> str:
-        return str(self._next(question))
-
-
 _override: Prompter | None = None
 
 
@@ -102,3 +69,26 @@ def default_prompter() -> Prompter:
 def use_prompter(prompter: Prompter | None) -> None:
     global _override
     _override = prompter
+
+
+def confirm(
+    question: str,
+    *,
+    yes: bool,
+    no_input: bool,
+    default: bool = True,
+    what: str = "confirmation to change these files",
+    prompter: Prompter | None = None,
+) -> bool:
+    """The one confirmation: --yes answers it; without a terminal it is exit 2 naming --yes.
+    A `prompter` given (the wizard's, or a test's script) stands for the terminal."""
+    if yes:
+        return True
+    if prompter is None:
+        from dot_setup.ui.terminal import interactive
+
+        if not interactive(no_input):
+            from dot_setup.errors import NeedsInputError
+
+            raise NeedsInputError("--yes", what)
+    return (prompter or default_prompter()).confirm(question, default=default)

@@ -1,4 +1,4 @@
-"""The wizard's MCP token: read one given by stdin/file/env, take a pasted one, or generate one.
+"""The wizard's MCP token: read one given by stdin/file/env, take a pasted one, or plan one.
 
 A given or pasted token is checked against the server before anything is written: a regular
 API token, a sign-in (OAuth) token, a token of the other region or one the server does not
@@ -9,17 +9,13 @@ because a new token revokes the previous one (one active MCP token per user).
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
-from dot_setup.engine.auth import Target, token_region
+from dot_setup.engine.endpoint import Endpoint, token_region
 from dot_setup.errors import AuthError, NeedsInputError, TokenInputError
-from dot_setup.paths import Paths
-from dot_setup.secrets import REDACT, TokenSource, mask
+from dot_setup.secrets import REDACT, TokenSource
+from dot_setup.signin.mcp_token import date
 from dot_setup.ui.console import OUT
 from dot_setup.ui.prompts import Prompter
 
@@ -39,29 +35,25 @@ class TokenPlan:
     generate: bool = False
     replaces: str = ""  # display of the active token a new one will revoke
 
-    def placeholder(self, target: Target) -> TokenSource:
+    def placeholder(self, endpoint: Endpoint) -> TokenSource:
         """Stands in for the token to generate while the plan is previewed."""
-        region = target.region if target.region in target.service.regions else "us"
-        fake = f"{target.service.token_prefix}{region}_" + "x" * 40 + "new0"
+        region = endpoint.region if endpoint.region in endpoint.service.regions else "us"
+        fake = f"{endpoint.service.token_prefix}{region}_" + "x" * 40 + "new0"
         REDACT.add(fake)
         return TokenSource(fake, "to be generated")
 
 
-def date(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
-
-
-def check_token(token: str, target: Target) -> str:
+def check_token(token: str, endpoint: Endpoint) -> str:
     """Ask the server about the token; returns a one-line description, raises if refused."""
     from dot_setup.signin import api
 
-    api_prefix = target.service.api_token_prefix
+    api_prefix = endpoint.service.api_token_prefix
     if api_prefix and token.startswith(api_prefix):
         raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
-    local = token_region(target.service, token)
-    if local and target.region in target.service.regions and local != target.region:
+    local = token_region(endpoint.service, token)
+    if local and endpoint.region in endpoint.service.regions and local != endpoint.region:
         raise WrongRegion(local)
-    info = api.token_info(target.url, token)
+    info = api.token_info(endpoint.url, token)
     if info.kind == "api_token":
         raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
     if info.kind == "oauth_access":
@@ -83,15 +75,15 @@ class WrongRegion(TokenInputError):
         self.region = region
 
 
-def given_token(source: TokenSource, target: Target) -> TokenPlan:
+def given_token(source: TokenSource, endpoint: Endpoint) -> TokenPlan:
     OUT.message(f"Checking the token from {source.origin} ...")
-    OUT.message(f"  {check_token(source.token, target)}")
+    OUT.message(f"  {check_token(source.token, endpoint)}")
     return TokenPlan(source=source)
 
 
 def ask_token(
-    prompter: Prompter, target: Target, switch_region: Callable[[str], Target | None]
-) -> tuple[TokenPlan, Target]:
+    prompter: Prompter, endpoint: Endpoint, switch_region: Callable[[str], Endpoint | None]
+) -> tuple[TokenPlan, Endpoint]:
     """Interactive: generate (sign in) or paste; a pasted token is checked, up to 3 tries."""
     generate = "Sign in to Dot and generate a new MCP token (recommended)"
     paste = "Paste an MCP token I already have"
@@ -101,7 +93,7 @@ def ask_token(
         )
         == generate
     ):
-        return TokenPlan(generate=True), target
+        return TokenPlan(generate=True), endpoint
     for attempt in range(1, PASTE_TRIES + 1):
         raw = prompter.secret("MCP token (hidden; Settings > Integrations in Dot):").strip()
         if not raw:
@@ -109,16 +101,16 @@ def ask_token(
             continue
         REDACT.add(raw)
         try:
-            OUT.message(f"  {check_token(raw, target)}")
-            return TokenPlan(source=TokenSource(raw, "pasted")), target
+            OUT.message(f"  {check_token(raw, endpoint)}")
+            return TokenPlan(source=TokenSource(raw, "pasted")), endpoint
         except WrongRegion as exc:
             OUT.message(f"error: {exc.message}", "red")
             moved = switch_region(exc.region)
             if moved is not None:
-                target = moved
+                endpoint = moved
                 try:  # the other region's server may refuse it too: one more failed try
-                    OUT.message(f"  {check_token(raw, target)}")
-                    return TokenPlan(source=TokenSource(raw, "pasted")), target
+                    OUT.message(f"  {check_token(raw, endpoint)}")
+                    return TokenPlan(source=TokenSource(raw, "pasted")), endpoint
                 except (AuthError, TokenInputError) as again:
                     _refused(again)
         except (AuthError, TokenInputError) as exc:
@@ -137,63 +129,11 @@ def _refused(exc: AuthError | TokenInputError) -> None:
         OUT.message(f"hint: {exc.hint}")
 
 
-def non_interactive(source: TokenSource | None, new_token: bool, target: Target) -> TokenPlan:
+def non_interactive(source: TokenSource | None, new_token: bool, endpoint: Endpoint) -> TokenPlan:
     if source is not None:
-        return given_token(source, target)
+        return given_token(source, endpoint)
     if new_token:
         return TokenPlan(generate=True)
     raise NeedsInputError(
-        "--new-token, --token-stdin or --token-file", f"an MCP token for {target.service.name}"
+        "--new-token, --token-stdin or --token-file", f"an MCP token for {endpoint.service.name}"
     )
-
-
-def active_token(account: object, target: Target) -> str:
-    """The display of the user's active MCP token ("" if none), for the revoke warning."""
-    from dot_setup.signin import api
-    from dot_setup.signin.account import Account
-
-    assert isinstance(account, Account)
-    token = account.access_token()
-    if token is None:
-        return ""
-    status = api.mcp_token_status(target.url, token)
-    if not status.get("active"):
-        return ""
-    return f"{status.get('display', '')}, created {date(int(status.get('created_at', 0)))}"
-
-
-def keep_new_token(paths: Paths, token: str) -> Path:
-    """A generated token whose destination could not be written: it revoked the previous
-    one, so it must not be lost. Kept in a 0600 file in the state dir; the path is printed."""
-    from dot_setup.fs.fsio import write_atomic
-
-    folder = paths.state_dir / "tokens"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"mcp-token-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
-    write_atomic(path, (token + "\n").encode(), 0o600, None)
-    return path
-
-
-def rescue(paths: Paths, token: str) -> str:
-    """keep_new_token, as the hint of the error that made it necessary."""
-    try:
-        kept = keep_new_token(paths, token)
-    except OSError as exc:
-        return f"the new token could not be kept either ({exc.strerror}): generate another one"
-    OUT.message(f"The new MCP token was kept in {kept} (mode 0600).", "yellow")
-    return f"fix the cause, then: dot-setup install --client ID --token-file {kept}"
-
-
-def generate(account: object, target: Target) -> TokenSource:
-    from dot_setup.signin import api
-    from dot_setup.signin.account import Account
-
-    assert isinstance(account, Account)
-    access = account.access_token()
-    if access is None:
-        raise AuthError("the sign-in ended before the token was generated", "run `dot-setup` again")
-    body = api.create_mcp_token(target.url, access)
-    token = str(body["token"])
-    REDACT.add(token)
-    OUT.message(f"Generated MCP token {mask(token)} (valid until {date(int(body['expires_at']))})")
-    return TokenSource(token, "generated")

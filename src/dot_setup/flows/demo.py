@@ -10,14 +10,13 @@ or written: not the real home, not the system keyring, not the clipboard.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dot_setup.errors import DotSetupError, UsageError
 from dot_setup.ui.console import OUT
@@ -26,25 +25,21 @@ from dot_setup.ui.terminal import interactive
 if TYPE_CHECKING:
     from dot_setup.paths import Paths
 
-# Config files a newcomer's machine might have: other servers and settings that must survive.
-SANDBOX_FILES: dict[str, str] = {
-    ".cursor/mcp.json": json.dumps(
-        {"mcpServers": {"github": {"command": "npx", "args": ["-y", "github-mcp"]}}}, indent=2
-    )
-    + "\n",
-    ".claude.json": json.dumps({"numStartups": 12, "theme": "dark", "mcpServers": {}}, indent=2)
-    + "\n",
-    ".codex/config.toml": '# my Codex settings\nmodel = "gpt-5-codex"\n\n'
-    '[mcp_servers.docs]\nurl = "https://docs.example.com/mcp"\n',
-    ".gemini/settings.json": json.dumps({"theme": "GitHub"}, indent=2) + "\n",
-}
-DEMO_CLIENTS = ["cursor", "claude-code", "codex", "gemini-cli", "chatgpt"]
+SANDBOX = Path(__file__).with_name("demo_sandbox.toml")  # the fake home and the demo's clients
 DEMO_USER = "analyst@demo.dot.local"
 
 
-def make_sandbox(root: Path) -> Path:
+def sandbox_plan() -> dict[str, Any]:
+    """The sandbox as data: {"clients": [...], "shown": "...", "files": {path: text}}."""
+    import tomllib
+
+    with SANDBOX.open("rb") as f:
+        return tomllib.load(f)
+
+
+def make_sandbox(root: Path, files: dict[str, str]) -> Path:
     home = root / "home"
-    for rel, text in SANDBOX_FILES.items():
+    for rel, text in files.items():
         path = home / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,10 +144,11 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
     root = (sandbox or Path(tempfile.mkdtemp(prefix="dot-setup-demo-"))).absolute()
     if root.exists() and not root.is_dir():
         raise UsageError(f"--sandbox {root} is not a folder", "name a new or existing folder")
-    home = make_sandbox(root)
+    plan = sandbox_plan()
+    home = make_sandbox(root, plan["files"])
     auto = yes or not interactive(no_input)
     OUT.message(f"dot-setup demo: a sandbox in {root}")
-    OUT.message(f"  fake home with Cursor, Claude Code, Codex and Gemini CLI configs: {home}")
+    OUT.message(f"  fake home with {plan['shown']} configs: {home}")
     with embedded_server(root / "server") as (urls, passwords):
         OUT.message("  the reference Dot server (both regions, demo data) is running:")
         for region, url in sorted(urls.items()):
@@ -163,7 +159,7 @@ def run_demo(sandbox: Path | None, yes: bool, own_browser: bool, no_input: bool)
         options = WizardOptions(browser=None if own_browser else scripted_browser(password))
         if auto:
             OUT.message("  no questions asked (no terminal, or --yes): the demo answers them")
-            options.clients = list(DEMO_CLIENTS)
+            options.clients = list(plan["clients"])
             options.region = "us"
             options.no_input = True  # every answer comes from these options, none from a prompt
             options.new_token = True

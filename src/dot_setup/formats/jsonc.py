@@ -15,198 +15,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from json.decoder import JSONDecodeError
-from json.scanner import NUMBER_RE
 from typing import Any
 
 from dot_setup.formats.base import (
-    ParseFailure,
     ShapeFailure,
-    line_col,
     nesting_failure,
     newline_of,
 )
+from dot_setup.formats.jsonc_parse import JsonObject, Member, Parser, path_chain
 
-_WS = re.compile(r"[ \t\n\r]*")
-_WS_COMMENTS = re.compile(r"(?:[ \t\n\r]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
 _LINE_BREAK = re.compile(r"\r?\n")
-# The C scanner and string decoder behind json.loads (typeshed does not declare them).
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
-_DESCENDED = object()  # value placeholder for members walked as part of the path
-
-
-@dataclass
-class _Member:
-    key: str
-    key_start: int
-    value_start: int
-    value_end: int
-    value: Any
-    comma: int = -1  # offset of the comma after the value, -1 if none
-
-
-@dataclass
-class _Object:
-    start: int  # offset of "{"
-    end: int  # offset just after "}"
-    members: list[_Member] = field(default_factory=list)
-    child: _Object | None = None  # the next object on the container path, if walked
-    child_member: _Member | None = None  # the member holding the next path key, if any
-
 
 Edit = tuple[int, int, str]
-
-
-class _Parser:
-    """One pass over the text; walks objects along a key path and parses everything else."""
-
-    def __init__(self, text: str, comments: bool) -> None:
-        self.text = text
-        self.comments = comments
-        self._ws = _WS_COMMENTS if comments else _WS
-        self.value: Callable[[int], tuple[Any, int]] = (
-            self._jsonc_value if comments else self._strict_value
-        )
-
-    def fail(self, pos: int, what: str) -> ParseFailure:
-        line, col = line_col(self.text, pos)
-        return ParseFailure(line, col, what)
-
-    def skip(self, pos: int) -> int:
-        end = self._ws.match(self.text, pos).end()  # type: ignore[union-attr]
-        if self.comments and self.text.startswith("/*", end):
-            raise self.fail(end, "unterminated /* comment")
-        return end
-
-    def string(self, pos: int) -> tuple[str, int]:
-        try:
-            return _scanstring(self.text, pos + 1, True)
-        except JSONDecodeError as exc:
-            raise self.fail(exc.pos, exc.msg) from None
-
-    def _strict_value(self, pos: int) -> tuple[Any, int]:
-        try:
-            return _scan_once(self.text, pos)
-        except StopIteration as stop:
-            raise self.fail(stop.value, "expected a value") from None
-        except JSONDecodeError as exc:
-            raise self.fail(exc.pos, exc.msg) from None
-
-    def _jsonc_value(self, pos: int) -> tuple[Any, int]:
-        text = self.text
-        char = text[pos : pos + 1]
-        if char == "{":
-            node = self.walk(pos, ())
-            return {m.key: m.value for m in node.members}, node.end
-        if char == "[":
-            return self._jsonc_array(pos)
-        if char == '"':
-            return self.string(pos)
-        number = NUMBER_RE.match(text, pos)
-        if number:
-            integer, frac, exp = number.groups()
-            num = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
-            return num, number.end()
-        for literal, value in (("true", True), ("false", False), ("null", None)):
-            if text.startswith(literal, pos):
-                return value, pos + len(literal)
-        raise self.fail(pos, "expected a value")
-
-    def _jsonc_array(self, pos: int) -> tuple[list[Any], int]:
-        items: list[Any] = []
-        pos = self.skip(pos + 1)
-        if self.text.startswith("]", pos):
-            return items, pos + 1
-        while True:
-            value, pos = self.value(pos)
-            items.append(value)
-            pos = self.skip(pos)
-            if self.text.startswith(",", pos):
-                pos = self.skip(pos + 1)
-                if self.text.startswith("]", pos):
-                    return items, pos + 1
-            elif self.text.startswith("]", pos):
-                return items, pos + 1
-            else:
-                raise self.fail(pos, "expected ',' or ']'")
-
-    def walk(self, start: int, path: tuple[str, ...]) -> _Object:
-        """Parse the object at `start`; descend (instead of parsing) into `path[0]` if an object."""
-        text = self.text
-        node = _Object(start=start, end=start)
-        pos = self.skip(start + 1)
-        if text.startswith("}", pos):
-            node.end = pos + 1
-            return node
-        while True:
-            if not text.startswith('"', pos):
-                raise self.fail(pos, "expected a property name in double quotes")
-            key_start = pos
-            key, pos = self.string(pos)
-            pos = self.skip(pos)
-            if not text.startswith(":", pos):
-                raise self.fail(pos, "expected ':' after a property name")
-            pos = self.skip(pos + 1)
-            value_start = pos
-            on_path = bool(path) and key == path[0]
-            if on_path and text.startswith("{", pos):
-                child = self.walk(pos, path[1:])
-                value, pos = _DESCENDED, child.end
-            else:
-                child = None
-                value, pos = self.value(pos)
-            member = _Member(key, key_start, value_start, pos, value)
-            node.members.append(member)
-            if on_path:  # the last duplicate wins, as in every JSON parser
-                node.child, node.child_member = child, member
-            pos = self.skip(pos)
-            if text.startswith(",", pos):
-                member.comma = pos
-                pos = self.skip(pos + 1)
-                if text.startswith("}", pos):
-                    if not self.comments:
-                        raise self.fail(member.comma, "trailing comma is not allowed in JSON")
-                    node.end = pos + 1
-                    return node
-            elif text.startswith("}", pos):
-                node.end = pos + 1
-                return node
-            else:
-                raise self.fail(pos, "expected ',' or '}'")
-
-    def document(self, path: tuple[str, ...]) -> _Object | None:
-        """The root object (None for an empty document); rejects trailing garbage."""
-        pos = self.skip(1 if self.text.startswith("\ufeff") else 0)
-        if pos == len(self.text):
-            return None
-        if not self.text.startswith("{", pos):
-            raise self.fail(pos, "expected a JSON object at the top level")
-        root = self.walk(pos, path)
-        end = self.skip(root.end)
-        if end != len(self.text):
-            raise self.fail(end, "unexpected content after the end of the document")
-        return root
-
-
-def _chain(root: _Object, container: tuple[str, ...]) -> list[_Object]:
-    """Objects from the root down the container path, as far as they exist."""
-    chain = [root]
-    for depth in range(len(container)):
-        node = chain[-1]
-        if node.child is None:
-            member = node.child_member
-            if member is not None:  # the key exists but does not hold an object
-                where = ".".join(container[: depth + 1])
-                kind = type(member.value).__name__.replace("NoneType", "null")
-                raise ShapeFailure(f"{where} holds a {kind}, expected an object")
-            break
-        chain.append(node.child)
-    return chain
 
 
 def _line_start(text: str, pos: int) -> int:
@@ -219,7 +41,7 @@ def _indent_of_line(text: str, pos: int) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _own_line_unit(text: str, node: _Object) -> str:
+def _own_line_unit(text: str, node: JsonObject) -> str:
     """The indent step inside `node`: a member on a line of its own, beyond the node's line.
     The last such member wins: a new member is aligned with the last one, so the unit read
     after an edit is the unit the edit used (set_entry is idempotent)."""
@@ -233,7 +55,7 @@ def _own_line_unit(text: str, node: _Object) -> str:
     return ""
 
 
-def _indent_unit(text: str, chain: list[_Object]) -> str:
+def _indent_unit(text: str, chain: list[JsonObject]) -> str:
     """The file's indent step where the edit happens: the innermost object on the container
     path that shows one, else the file's first indented line, else two spaces."""
     for node in reversed(chain):
@@ -274,17 +96,17 @@ def _comment_end(text: str, match: re.Match[str]) -> int:
 
 
 class _Editor:
-    def __init__(self, text: str, comments: bool, chain: list[_Object]) -> None:
+    def __init__(self, text: str, comments: bool, chain: list[JsonObject]) -> None:
         self.text = text
         self.comments = comments
         self.newline = newline_of(text)
         self.unit = _indent_unit(text, chain)
 
-    def multiline(self, node: _Object) -> bool:
+    def multiline(self, node: JsonObject) -> bool:
         first = node.members[0].key_start if node.members else node.end - 1
         return "\n" in self.text[node.start : first]
 
-    def insert(self, node: _Object, key: str, value: Any) -> list[Edit]:
+    def insert(self, node: JsonObject, key: str, value: Any) -> list[Edit]:
         text, nl = self.text, self.newline
         parent_indent = _indent_of_line(text, node.start)
         key_json = json.dumps(key, ensure_ascii=False)
@@ -321,12 +143,12 @@ class _Editor:
             return [(anchor, anchor, "," + nl + indent + member)]
         return [(anchor, anchor, nl + indent + member), (last.value_end, last.value_end, ",")]
 
-    def replace(self, node: _Object, member: _Member, value: Any) -> list[Edit]:
+    def replace(self, node: JsonObject, member: Member, value: Any) -> list[Edit]:
         indent = _indent_of_line(self.text, member.key_start)
         rendered = _render(value, indent, self.unit, self.newline, self.multiline(node))
         return [(member.value_start, member.value_end, rendered)]
 
-    def remove(self, node: _Object, index: int) -> list[Edit]:
+    def remove(self, node: JsonObject, index: int) -> list[Edit]:
         text = self.text
         member = node.members[index]
         end = member.comma + 1 if member.comma >= 0 else member.value_end
@@ -412,9 +234,9 @@ class JsonFormat:
         self.comments = comments
         self.name = "jsonc" if comments else "json"
 
-    def _parse(self, text: str, container: tuple[str, ...]) -> _Object | None:
+    def _parse(self, text: str, container: tuple[str, ...]) -> JsonObject | None:
         try:
-            return _Parser(text, self.comments).document(container)
+            return Parser(text, self.comments).document(container)
         except RecursionError:  # both scanners recurse per level: 10,000 nested [ is refused
             raise nesting_failure() from None
 
@@ -423,7 +245,7 @@ class JsonFormat:
         root = self._parse(text, container)
         if root is None:
             return {}
-        chain = _chain(root, container)
+        chain = path_chain(root, container)
         if len(chain) <= len(container):
             return {}
         return {m.key: m.value for m in chain[-1].members}
@@ -450,7 +272,7 @@ class JsonFormat:
                 text = bom + "{}" + nl
             root = self._parse(text, container)
             assert root is not None
-        chain = _chain(root, container)
+        chain = path_chain(root, container)
         editor = _Editor(text, self.comments, chain)
         depth = len(chain) - 1
         if depth == len(container):
@@ -470,7 +292,7 @@ class JsonFormat:
             root = self._parse(text, container)
             if root is None:
                 return text
-            chain = _chain(root, container)
+            chain = path_chain(root, container)
             if len(chain) <= len(container):
                 return text
             node = chain[-1]

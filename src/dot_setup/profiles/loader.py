@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from dot_setup.errors import ProfileError, UsageError
-from dot_setup.profiles.schema import ClientProfile, ServiceProfile, parse_client, parse_service
+from dot_setup.profiles.schema import ClientProfile, ServiceProfile
+from dot_setup.profiles.validate import parse_client, parse_service
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _SAFE_ID = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dot_setup.server import api, integrations, oauth_routes, pages
+from dot_setup.server import account_pages, api, integrations, oauth_routes, pages
 from dot_setup.server.clock import Clock, SystemClock
 from dot_setup.server.config import MCP_PATH, MESSAGES_PATH, SSE_PATH, RegionConfig
 from dot_setup.server.db import Database
@@ -87,7 +87,11 @@ def build(
     ]
     mcp_inner = McpAuth(Starlette(routes=mcp_routes), state)
     site = Starlette(
-        routes=oauth_routes.routes() + pages.routes() + integrations.routes() + api.routes()
+        routes=oauth_routes.routes()
+        + pages.routes()
+        + account_pages.routes()
+        + integrations.routes()
+        + api.routes()
     )
     site.state.dot = state
     inner: ASGIApp = _Dispatch(mcp_inner, site)

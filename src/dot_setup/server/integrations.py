@@ -40,7 +40,6 @@ GROUPS = {
     "other": "Other",
 }
 TABS = {"oauth": "OAuth", "token": "API token"}
-DEFAULT_CLIENT = "claude-desktop"
 # Copy buttons: the one script the pages run (CSP script-src 'self').
 COPY_JS = """document.addEventListener('click', function (e) {
   var b = e.target.closest('button.copy'); if (!b) return;
@@ -243,8 +242,10 @@ async def _page(
 ) -> Response:
     state = state_of(request)
     cfg = state.config
-    _, clients = _service_and_clients()
-    client_id = client_id if client_id in clients else DEFAULT_CLIENT
+    service, clients = _service_and_clients()
+    if client_id not in clients:
+        client_id = service.integrations_client if service.integrations_client in clients else ""
+        client_id = client_id or min(clients)
     async with state.db.tx() as conn:
         active = await credentials.active_mcp_tokens(conn, state.now(), session.user.id)
     token = new.token if new is not None else None

@@ -1,4 +1,5 @@
-"""The browser pages: login, consent, device sign-in, Settings → Integrations, admin.
+"""The sign-in pages: login, consent and device sign-in (account_pages: password and admin;
+integrations: Settings → Integrations).
 
 The consent page follows the connect guide: it expires after 10 minutes ("Authorization session
 expired"), asks a signed-out visitor to "Sign in to continue" (Open Dot Login, then Continue),
@@ -8,7 +9,6 @@ and shows the client, where the browser will be sent, and the permissions asked 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -19,8 +19,8 @@ from starlette.routing import Route
 
 from dot_setup.server import accounts, clients, credentials
 from dot_setup.server import schema as s
-from dot_setup.server.accounts import User, WebSession
-from dot_setup.server.oauth_routes import AlreadyAnswered, complete_authorization
+from dot_setup.server.accounts import User
+from dot_setup.server.oauth_authorize import AlreadyAnswered, complete_authorization
 from dot_setup.server.security import digest
 from dot_setup.server.state import ServerState
 from dot_setup.server.web import (
@@ -30,16 +30,13 @@ from dot_setup.server.web import (
     current_session,
     error_page,
     esc,
-    form,
+    form_fields,
     hidden_fields,
     login_csrf,
     origin_ok,
     page,
     password_attempt_wait,
-    posted_form,
     redirect,
-    require_admin,
-    require_session,
     safe_next,
     session_life,
     set_cookie,
@@ -51,10 +48,6 @@ EXPIRED_TITLE = "Authorization session expired"
 EXPIRED_TEXT = (
     "The consent page expires after 10 minutes. Restart the connection from your AI client."
 )
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
 def _sign_in_to_continue(state: ServerState, here: str) -> Response:
@@ -134,7 +127,7 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     state = state_of(request)
-    data = await form(request)
+    data = await form_fields(request)
     nxt = safe_next(data.get("next"))
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not origin_ok(request) or not cookie or data.get("csrf") != cookie:
@@ -167,7 +160,7 @@ async def login_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     state = state_of(request)
     session = await current_session(request)
-    data = await form(request)
+    data = await form_fields(request)
     if session and csrf_ok(session, data.get("csrf")) and origin_ok(request):
         async with state.db.tx() as conn:
             await accounts.close_session(conn, request.cookies[SESSION_COOKIE], state.now())
@@ -236,7 +229,7 @@ async def consent_page(request: Request) -> Response:
 
 async def consent_submit(request: Request) -> Response:
     state = state_of(request)
-    data = await form(request)
+    data = await form_fields(request)
     rid = data.get("r", "")
     session = await current_session(request)
     if session is None:
@@ -304,7 +297,7 @@ async def _device_row(state: ServerState, code: str) -> Any:
 
 async def device_submit(request: Request) -> Response:
     state = state_of(request)
-    data = await form(request)
+    data = await form_fields(request)
     code = data.get("user_code", "").strip().upper()
     session = await current_session(request)
     if session is None:
@@ -353,103 +346,6 @@ async def device_submit(request: Request) -> Response:
     return page(title, f"<p>{esc(text)}</p>", region=state.region)
 
 
-# -- Settings → Integrations -----------------------------------------------------------------
-
-
-async def password_page(request: Request) -> Response:
-    state = state_of(request)
-    session = await require_session(request)
-    if not isinstance(session, WebSession):
-        return session
-    message = ""
-    if request.method == "POST":
-        data = await form(request)
-        if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
-            return error_page(state, "Request refused", "Reload the page and try again.", 403)
-        if wait := password_attempt_wait(request, session.user.email):
-            return too_many_attempts(state, wait)
-        new = data.get("new_password", "")
-        async with state.db.tx() as conn:
-            ok = await accounts.authenticate(
-                conn, session.user.email, data.get("current_password", "")
-            )
-            if ok and len(new) >= 8:
-                await accounts.change_password(conn, session.user, new, state.now())
-        if ok and len(new) >= 8:
-            resp = page(
-                "Password changed",
-                "<p>Every session and token was revoked. <a href='/login'>Sign in again</a>.</p>",
-                region=state.region,
-            )
-            resp.delete_cookie(SESSION_COOKIE, path="/")
-            return resp
-        message = "<p class=error>Wrong current password, or the new one is shorter than 8 characters.</p>"
-    body = (
-        f"{message}<form method=post action='/settings/password'>{hidden_fields(session)}"
-        "<p><label>Current password<br><input name=current_password type=password required></label></p>"
-        "<p><label>New password<br><input name=new_password type=password minlength=8 required></label></p>"
-        "<p class=warn>Changing your password signs out every session and revokes every MCP and OAuth token.</p>"
-        "<button>Change password</button></form>"
-    )
-    return page("Change password", body, region=state.region)
-
-
-# -- admin -----------------------------------------------------------------------------------
-
-
-async def admin_tokens(request: Request) -> Response:
-    state = state_of(request)
-    session = await require_admin(request)
-    if not isinstance(session, WebSession):
-        return session
-    async with state.db.tx() as conn:
-        active = await credentials.active_mcp_tokens(conn, state.now())
-    rows = "".join(
-        f"<tr><td>{esc(t.email)}</td><td><code>{esc(t.display)}</code></td><td>{_when(t.created_at)}</td>"
-        f"<td>{_when(t.expires_at)}</td><td><form method=post action='/admin/tokens/{esc(t.id)}/delete'>"
-        f"{hidden_fields(session)}<button>Delete</button></form></td></tr>"
-        for t in active
-    )
-    body = f"<table><tr><th>User</th><th>Token</th><th>Created</th><th>Expires</th><th></th></tr>{rows}</table>"
-    return page(
-        "MCP tokens", body if active else "<p>No active MCP tokens.</p>", region=state.region
-    )
-
-
-async def admin_delete_token(request: Request) -> Response:
-    state = state_of(request)
-    posted = await posted_form(request, admin=True)
-    if not isinstance(posted, tuple):
-        return posted
-    async with state.db.tx() as conn:
-        await credentials.revoke_mcp_token(
-            conn, state.now(), token_id=request.path_params["token_id"]
-        )
-    return redirect("/admin/tokens")
-
-
-async def admin_query_log(request: Request) -> Response:
-    state = state_of(request)
-    session = await require_admin(request)
-    if not isinstance(session, WebSession):
-        return session
-    from dot_setup.server.querylog import recent
-
-    async with state.db.tx() as conn:
-        entries = await recent(conn, 200)
-    rows = "".join(
-        f"<tr><td>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(e['ts']))}</td><td>{esc(e['email'])}</td>"
-        f"<td>{esc(e['client_id'])}</td><td>{esc(e['tool'])}</td><td><code>{esc(e['arguments'])}</code></td>"
-        f"<td>{'allowed' if e['allowed'] else 'denied'}</td><td>{e['rows']}</td><td>{e['duration_ms']:.1f} ms</td></tr>"
-        for e in entries
-    )
-    body = (
-        "<table><tr><th>Time (UTC)</th><th>User</th><th>Client</th><th>Tool</th><th>Arguments</th>"
-        f"<th>Result</th><th>Rows</th><th>Duration</th></tr>{rows}</table>"
-    )
-    return page("Query log", body, region=state.region)
-
-
 async def home(request: Request) -> Response:
     return redirect("/settings/integrations", 302)
 
@@ -464,8 +360,4 @@ def routes() -> list[Route]:
         Route("/consent", consent_submit, methods=["POST"]),
         Route("/device", device_page, methods=["GET"]),
         Route("/device", device_submit, methods=["POST"]),
-        Route("/settings/password", password_page, methods=["GET", "POST"]),
-        Route("/admin/tokens", admin_tokens, methods=["GET"]),
-        Route("/admin/tokens/{token_id}/delete", admin_delete_token, methods=["POST"]),
-        Route("/admin/query-log", admin_query_log, methods=["GET"]),
     ]

@@ -152,8 +152,7 @@ def password_attempt_wait(request: Request, email: str) -> float:
     """
     state = state_of(request)
     limit = state.config.limits.login
-    ip = request.client.host if request.client else "?"
-    return state.limiter.hit(f"login-ip:{ip}", limit * 3) or state.limiter.hit(
+    return state.limiter.hit(f"login-ip:{client_ip(request)}", limit * 3) or state.limiter.hit(
         f"login:{email.strip().lower()}", limit
     )
 
@@ -193,9 +192,23 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
     )
 
 
-async def form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields (a file upload is not a field anyone here expects)."""
     data = await request.form()
     return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def too_many_requests(wait: float) -> JSONResponse:
+    return oauth_error(
+        "temporarily_unavailable",
+        "too many requests; try again later",
+        429,
+        **{"Retry-After": str(int(wait) + 1)},
+    )
 
 
 def hidden_fields(session: WebSession, **fields: str) -> str:
@@ -231,7 +244,7 @@ async def posted_form(
     session = await (require_admin(request) if admin else require_session(request))
     if not isinstance(session, WebSession):
         return session
-    data = await form(request)
+    data = await form_fields(request)
     if not origin_ok(request) or not csrf_ok(session, data.get("csrf")):
         return error_page(
             state_of(request), "Request refused", "Reload the page and try again.", 403

@@ -47,6 +47,11 @@ AUTH_PROMPT = re.compile(
     r"Please authorize this client by visiting:[ \t]*\r?\n[ \t]*(\S+)[ \t]*\r?\n"
 )
 CALLBACK_RETRY_SECONDS = 15.0
+# mcp-remote starts waiting for the callback only after its first connect gets 401. A redirect
+# that lands before that is dropped and mcp-remote waits out its 30 s auth timeout; a person
+# never clicks that fast, so the driver, like them, answers once mcp-remote says it waits.
+WAITING = "Waiting for authorization"
+WAITING_SECONDS = 10.0
 _LOG_PID = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
 
 
@@ -194,8 +199,16 @@ def _watch(
                     run.problems.append(f"browser: {type(exc).__name__}: {exc}")
                     _kill_group(proc)
                     return
+                _await_waiting(errlog, deadline)
                 deliver_callback(run, deadline)
                 continue
+        time.sleep(0.05)
+
+
+def _await_waiting(errlog: Path, deadline: float) -> None:
+    """Until mcp-remote says it waits for the redirect (bounded; delivery goes on regardless)."""
+    give_up = min(deadline, time.monotonic() + WAITING_SECONDS)
+    while WAITING not in _read(errlog) and time.monotonic() < give_up:
         time.sleep(0.05)
 
 

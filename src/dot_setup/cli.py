@@ -7,24 +7,13 @@ written), 4 authentication, 130 interrupted.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from dot_setup.commands import (
-    demo,
-    doctor,
-    install,
-    list_cmd,
-    login,
-    logout,
-    profiles_cmd,
-    remove,
-    restore,
-    serve,
-    show,
-    token_cmd,
-    wizard,
-)
+from dot_setup.commands import wizard
 from dot_setup.errors import DotSetupError, ExitCode
 from dot_setup.ui.console import OUT
 
@@ -36,28 +25,101 @@ server without touching your real configs.
 Exit codes: 0 ok, 1 error, 2 usage or missing input, 3 internal error, 4 authentication,
 130 interrupted."""
 
+# Every command: its module in dot_setup.commands and the first paragraph of its help (what
+# `dot-setup --help` lists). Only the command that runs is imported and built; a test checks
+# these lines against the commands' own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "install": ("install", "Connect clients to the service by writing their config files."),
+    "remove": ("remove", "Remove the server entry from clients' config files (backed up first)."),
+    "list": (
+        "list_cmd",
+        "List clients: detected or not, config path, configured / absent / differs.",
+    ),
+    "show": ("show", "Show what to paste into a client (config block, URL, or UI steps)."),
+    "restore": ("restore", "Restore a config file from one of dot-setup's backups."),
+    "doctor": (
+        "doctor",
+        "Diagnose every client's Dot setup (exit 0: no failures; 1: failures).",
+    ),
+    "profiles": ("profiles_cmd", "Validate client profiles and generate their docs."),
+    "login": ("login", "Sign in, so the wizard and `token` can create MCP tokens for you."),
+    "logout": (
+        "logout",
+        "Sign out (client configs and MCP tokens already written are not touched).",
+    ),
+    "token": ("token_cmd", "Create, revoke or inspect your MCP token."),
+    "serve": (
+        "serve",
+        "Run a local Dot: the MCP endpoint, OAuth sign-in, MCP tokens and a demo dataset.",
+    ),
+    "demo": (
+        "demo",
+        "Run the wizard against the embedded reference server; real configs are never touched.",
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import one command's module and build its click command (a command or a group)."""
+    import importlib
+
+    module = importlib.import_module(f"dot_setup.commands.{COMMANDS[name][0]}")
+    command = typer.main.get_command(module.app)
+    if isinstance(command, TyperGroup):  # a module whose app holds one named group
+        command = command.commands[name]
+    return command
+
+
+class _Commands(Mapping[str, Any]):
+    """The root group's commands, built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        if name not in self._built:
+            self._built[name] = load_command(name)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class LazyGroup(TyperGroup):
+    """The root: the wizard's options, and the commands, each imported only when it runs."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands()  # type: ignore[assignment]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the table above, without importing any command."""
+        built = self.commands
+        self.commands = {
+            name: TyperCommand(name=name, help=text) for name, (_, text) in COMMANDS.items()
+        }
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.commands = built
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     help=HELP,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (
-    install,
-    remove,
-    list_cmd,
-    show,
-    restore,
-    doctor,
-    profiles_cmd,
-    login,
-    logout,
-    token_cmd,
-):
-    app.add_typer(module.app)
-app.add_typer(serve.app)
-app.add_typer(demo.app)
 app.callback(invoke_without_command=True)(wizard.root)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.options import NoInputOpt, YesOpt
+from dot_setup.commands.options import NoInputOpt, YesOpt, command_app
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("demo")

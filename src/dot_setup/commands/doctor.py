@@ -15,10 +15,11 @@ from dot_setup.commands.options import (
     ServerUrlOpt,
     ServiceOpt,
     YesOpt,
+    command_app,
 )
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("doctor")

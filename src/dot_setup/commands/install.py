@@ -29,11 +29,12 @@ from dot_setup.commands.options import (
     TokenTrapOpt,
     Transport,
     YesOpt,
+    command_app,
     refuse_token_argument,
 )
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("install")

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.options import JsonOpt, ProjectOpt, Scope, ScopeOpt, ServiceOpt
+from dot_setup.commands.options import JsonOpt, ProjectOpt, Scope, ScopeOpt, ServiceOpt, command_app
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("list")

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.options import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt
+from dot_setup.commands.options import JsonOpt, RegionOpt, ServerUrlOpt, ServiceOpt, command_app
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("logout")

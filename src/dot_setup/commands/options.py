@@ -10,6 +10,12 @@ from typing import Annotated
 import typer
 
 
+def command_app(**settings: object) -> typer.Typer:
+    """A command module's Typer app, with the root's settings: plain click help (rich is never
+    imported) and no shell-completion options."""
+    return typer.Typer(add_completion=False, rich_markup_mode=None, **settings)  # type: ignore[arg-type]
+
+
 class Scope(StrEnum):
     user = "user"
     project = "project"

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
+from dot_setup.commands.options import command_app
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
-profiles = typer.Typer(name="profiles", help="Validate client profiles and generate their docs.")
+app = command_app()
+profiles = command_app(name="profiles", help="Validate client profiles and generate their docs.")
 app.add_typer(profiles)
 
 

@@ -17,10 +17,11 @@ from dot_setup.commands.options import (
     ScopeOpt,
     ServiceOpt,
     YesOpt,
+    command_app,
 )
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("remove")

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from dot_setup.commands.options import command_app
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 class ServeRegion(StrEnum):

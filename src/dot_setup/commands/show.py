@@ -22,11 +22,12 @@ from dot_setup.commands.options import (
     TokenFileOpt,
     TokenStdinOpt,
     TokenTrapOpt,
+    command_app,
     refuse_token_argument,
 )
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("show")

@@ -20,11 +20,12 @@ from dot_setup.commands.options import (
     TokenFileOpt,
     TokenStdinOpt,
     YesOpt,
+    command_app,
 )
 from dot_setup.ui.console import OUT
 
-app = typer.Typer()
-token_app = typer.Typer(help="Create, revoke or inspect your MCP token.", no_args_is_help=True)
+app = command_app()
+token_app = command_app(help="Create, revoke or inspect your MCP token.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 

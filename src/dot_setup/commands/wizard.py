@@ -78,8 +78,15 @@ def root(
 ) -> None:
     """Run the setup wizard (with no command), or one of the commands below."""
     refuse_token_argument(token)
-    if ctx.invoked_subcommand is None:
-        refuse_without_terminal(ctx, no_input)
+    if ctx.invoked_subcommand is not None:
+        # A command runs: the wizard is not imported, and its answers may not be given.
+        if any(p != "service" or service != "dot" for p in _given(ctx)):
+            raise UsageError(
+                f"wizard options were given before the `{ctx.invoked_subcommand}` command",
+                f"put them after it: dot-setup {ctx.invoked_subcommand} --help lists its options",
+            )
+        return
+    refuse_without_terminal(ctx, no_input)
     from dot_setup.wizard.model import WizardOptions
 
     options = WizardOptions(
@@ -99,28 +106,26 @@ def root(
         yes=yes,
         no_input=no_input,
     )
-    if ctx.invoked_subcommand is not None:
-        if options.answered() or no_browser or show_diff or name or service != "dot":
-            raise UsageError(
-                f"wizard options were given before the `{ctx.invoked_subcommand}` command",
-                f"put them after it: dot-setup {ctx.invoked_subcommand} --help lists its options",
-            )
-        return
     OUT.command = "wizard"
     code = run_wizard(options)
     raise typer.Exit(code)
+
+
+def _given(ctx: typer.Context) -> list[str]:
+    """The wizard's answers given on the command line (not --version, --no-input, --token)."""
+    return [
+        p
+        for p in ctx.params
+        if p not in ("version", "no_input", "token")
+        and getattr(ctx.get_parameter_source(p), "name", "DEFAULT") != "DEFAULT"
+    ]
 
 
 def refuse_without_terminal(ctx: typer.Context, no_input: bool) -> None:
     """A bare `dot-setup` with nobody to ask: exit 2 before importing the wizard."""
     from dot_setup.ui.terminal import interactive
 
-    answered = any(
-        getattr(ctx.get_parameter_source(p), "name", "DEFAULT") != "DEFAULT"
-        for p in ctx.params
-        if p not in ("version", "no_input", "token")
-    )
-    if not answered and not interactive(no_input):
+    if not _given(ctx) and not interactive(no_input):
         from dot_setup.wizard.model import REFUSAL, REFUSAL_HINT
 
         raise UsageError(REFUSAL, REFUSAL_HINT)

@@ -17,10 +17,11 @@ from typing import TextIO
 
 from dot_setup.errors import TokenInputError
 
+# Patterns are strings, compiled on first use by re's own cache: most commands never need them.
 # RFC 6750 section 2.1: a bearer token is a b64token. Anything else (a quote, a backslash, %, $)
 # would need escaping in the JSON, TOML, YAML, URLs and command lines it is written into.
-_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
-_PREFIX = re.compile(r"^(?:[a-z]+_){1,3}")
+_TOKEN_CHARS = r"^[A-Za-z0-9\-._~+/]+=*$"
+_PREFIX = r"^(?:[a-z]+_){1,3}"
 
 
 def mask(token: str) -> str:
@@ -31,7 +32,7 @@ def mask(token: str) -> str:
     # more than that: at least 16 characters stay hidden.
     # The prefix is up to three lowercase words, each ending in "_" (dot_mcp_us_), so a random
     # part that itself starts with "_" is not taken for part of the prefix.
-    prefix = _PREFIX.match(token)
+    prefix = re.match(_PREFIX, token)
     cut = len(prefix.group(0)) if prefix and len(prefix.group(0)) <= 12 else 0
     if cut == 0 or len(token) - cut - 4 < 16:
         cut = 4
@@ -59,23 +60,19 @@ class Redactor:
 # Values that other programs keep in the same files (another server's key, a password): a diff
 # of the file shows them as context, and dot-setup does not know them, so they are recognised by
 # where they stand: after a key that names a secret, or after "Bearer".
-_SECRET_VALUE = re.compile(
-    r"""(?ix)
+_SECRET_VALUE = r"""(?ix)
     (  (?:bearer|basic)\s+
      | [\w.-]*(?:token|secret|passw(?:or)?d|api[_-]?key|auth(?:orization)?|credential)[\w.-]*
        ["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?
     )
     ([^\s"',}\]]{8,})
     """
-)
 
 
-_VARIABLE_NAME = re.compile(r"^\$?\{?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\}?$")
+_VARIABLE_NAME = r"^\$?\{?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\}?$"
 # ... and, wherever they stand, opaque strings: 20+ characters of a token's alphabet with both
 # letters and digits (URLs, paths, commands and words do not look like that).
-_OPAQUE = re.compile(
-    r"(?<![\w\-+=…])(?=[\w\-+=]*\d)(?=[\w\-+=]*[A-Za-z])[\w\-+=]{20,}(?![\w\-+=…])"
-)
+_OPAQUE = r"(?<![\w\-+=…])(?=[\w\-+=]*\d)(?=[\w\-+=]*[A-Za-z])[\w\-+=]{20,}(?![\w\-+=…])"
 
 
 def mask_secret_values(text: str) -> str:
@@ -91,13 +88,15 @@ def mask_secret_values(text: str) -> str:
 def _mask_line(text: str) -> str:
     def masked(match: re.Match[str]) -> str:
         value = match.group(2)
-        if "…" in value or _VARIABLE_NAME.match(value):
+        if "…" in value or re.match(_VARIABLE_NAME, value):
             return match.group(0)
         return match.group(1) + mask(value)
 
-    text = _SECRET_VALUE.sub(masked, text)
-    return _OPAQUE.sub(
-        lambda m: m.group(0) if _VARIABLE_NAME.match(m.group(0)) else mask(m.group(0)), text
+    text = re.sub(_SECRET_VALUE, masked, text)
+    return re.sub(
+        _OPAQUE,
+        lambda m: m.group(0) if re.match(_VARIABLE_NAME, m.group(0)) else mask(m.group(0)),
+        text,
     )
 
 
@@ -131,7 +130,7 @@ def _clean(raw: str, origin: str) -> str:
     if not token:
         raise TokenInputError(f"the token from {origin} is empty", "paste the whole MCP token")
     REDACT.add(token)  # before any message could quote it
-    if "\n" in token or not _TOKEN_CHARS.match(token):
+    if "\n" in token or not re.match(_TOKEN_CHARS, token):
         raise TokenInputError(
             f"the token from {origin} contains spaces, line breaks, quotes, backslashes or "
             "other characters a bearer token cannot have",

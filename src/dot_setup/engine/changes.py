@@ -8,7 +8,6 @@ written if a later one fails.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +72,8 @@ class Change:
         before = (self.before or "").splitlines(keepends=True)
         after = self.after.splitlines(keepends=True)
         label = str(self.path)
+        import difflib  # only a diff shown needs it
+
         lines = difflib.unified_diff(
             before, after, fromfile=label if self.before is not None else "/dev/null", tofile=label
         )
@@ -135,15 +136,22 @@ def _text(change: Change, data: bytes | None) -> str | None:
         return data.decode("utf-8", "replace")
 
 
-def _new_bytes(change: Change, data: bytes | None) -> bytes:
+def _new_bytes(change: Change, data: bytes | None, text: str | None = None) -> bytes:
     """The file's bytes after the change. A JSON file's bytes are spliced directly (see
-    jsonc.splice_bytes); --force replaces a file that is not UTF-8 or does not parse."""
-    try:
-        text = decode(change.path, data)
-    except ConfigParseError:
-        if not _forced(change):
-            raise
-        return _fresh(change).encode("utf-8")
+    jsonc.splice_bytes); --force replaces a file that is not UTF-8 or does not parse. `text`
+    is `data` decoded, when the caller has it already (decoding 12 MB is not free)."""
+    if text is None and data is not None:
+        try:
+            text = decode(change.path, data)
+        except ConfigParseError:
+            if not _forced(change):
+                raise
+            return _fresh(change).encode("utf-8")
+    elif text is not None and _forced(change) and "\ufffd" in text:
+        try:
+            decode(change.path, data)
+        except ConfigParseError:
+            return _fresh(change).encode("utf-8")  # --force over bytes that are not UTF-8
     fmt = get_format(change.target.format)
     if change.entry is not None and data is not None and text is not None:
         from dot_setup.formats.jsonc import JsonFormat, splice_bytes
@@ -186,7 +194,7 @@ def plan(changes: list[Change], paths: Paths) -> list[Change]:
         change.before = _text(change, change.before_bytes)
         if change.entry is None:
             change.created_levels = containers.recorded(paths, real, change.target, change.name)
-        change.after_bytes = _new_bytes(change, change.before_bytes)
+        change.after_bytes = _new_bytes(change, change.before_bytes, change.before)
         if change.after_bytes == change.before_bytes:
             change.status = "unchanged" if change.entry is not None else "absent"
         elif change.entry is None:

@@ -37,12 +37,12 @@ def _index(paths: Paths) -> Path:
     return paths.backups_dir / "index.jsonl"
 
 
-def _new_id(data: bytes, taken: set[str]) -> str:
+def _new_id(digest: str, taken: set[str]) -> str:
     """Time to the microsecond and the content's digest; unique even for two backups of the
     same bytes in the same second (which once made `restore ID` answer "several match")."""
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now * 1e6) % 10**6:06d}"
-    base = f"{stamp}-{hashlib.sha256(data).hexdigest()[:8]}"
+    base = f"{stamp}-{digest[:8]}"
     candidate, n = base, 1
     while candidate in taken:
         n += 1
@@ -55,7 +55,8 @@ def make_backup(paths: Paths, original: Path, data: bytes) -> Backup:
     os.chmod(paths.backups_dir, 0o700)
     with file_lock(paths, _index(paths)):  # one writer of the index at a time
         existing = list_backups(paths)
-        backup_id = _new_id(data, {b.id for b in existing})
+        digest = hashlib.sha256(data).hexdigest()
+        backup_id = _new_id(digest, {b.id for b in existing})
         file = paths.backups_dir / f"{backup_id}-{original.name}"
         write_atomic(file, data, 0o600, None)
         record = Backup(
@@ -63,7 +64,7 @@ def make_backup(paths: Paths, original: Path, data: bytes) -> Backup:
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             path=str(original),
             file=str(file),
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=digest,
             size=len(data),
         )
         fd = os.open(_index(paths), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

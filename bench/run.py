@@ -54,6 +54,12 @@ from pathlib import Path
 from typing import Any
 
 ADD_MCP_VERSION = "2.4.0"
+# Targets (dot-setup / baseline, medians): start-up and the 20-client install against add-mcp;
+# the 12 MiB edit as a whole process against a stdlib read + json.loads + atomic write process.
+TARGET_STARTUP = 0.6
+TARGET_INSTALL = 0.8
+TARGET_LARGE_PROCESS = 1.5
+TARGET_LARGE_IN_PROCESS = 1.5
 ADD_MCP_URL = "https://example.test/ai/mcp"
 # A syntactically valid Dot token for region us (dot_mcp_<region>_...). Given through the
 # environment only; add-mcp has no such input and takes its header on argv (its own design).
@@ -355,6 +361,16 @@ def find_add_mcp(install: bool) -> str | None:
     return None
 
 
+def compile_bytecode() -> None:
+    """Compile dot-setup's modules first, as installing a wheel does. Without this, a machine
+    with PYTHONDONTWRITEBYTECODE set would time dot-setup compiling itself on every run."""
+    import dot_setup
+
+    package = Path(dot_setup.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    print(f"bytecode   compiled ({package})")
+
+
 def version_of(argv: list[str]) -> str:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
@@ -639,7 +655,9 @@ def large_in_process(
         + ", ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in parts.items())
     )
     if verdict:
-        result = print_ratio(a, b, 1.5, "(a)/(b) <= 1.5", inclusive=True)
+        result = print_ratio(
+            a, b, TARGET_LARGE_IN_PROCESS, f"(a)/(b) <= {TARGET_LARGE_IN_PROCESS}", True
+        )
     else:
         result = {"ratio": a.med() / b.med()}
         print(f"  ratio (a)/(b): {result['ratio']:.2f}")
@@ -706,7 +724,9 @@ def run_startup(bench: Bench, dot_setup: str, add_mcp: str | None) -> dict[str, 
         s = bench.compare(cmds)
         results[flag] = {"dot_setup_ms": s[0].med() * 1000}
         if add_mcp:
-            results[flag].update(print_ratio(s[0], s[1], 1.0, "faster than add-mcp"))
+            results[flag].update(
+                print_ratio(s[0], s[1], TARGET_STARTUP, f"<= {TARGET_STARTUP} x add-mcp", True)
+            )
             results[flag]["add_mcp_ms"] = s[1].med() * 1000
         bench.hyperfine(cmds)
     section("interpreter floor (for reading the numbers above)")
@@ -772,8 +792,9 @@ def run_install20(
     # row shows a non-zero exit and its check line says so; the rows above are unaffected.
     direct = (
         "from dot_setup.flows.install import InstallRequest, run_install\n"
+        "from dot_setup.paths import Paths\n"
         f"raise SystemExit(run_install(InstallRequest(clients={clients!r}, auth='token',"
-        " region='us', yes=True)))"
+        " region='us', yes=True), Paths.from_env()))"
     )
     cmds.append(
         Cmd(
@@ -783,18 +804,62 @@ def run_install20(
             ok_codes=tuple(range(256)),
         )
     )
+    # Diagnostic: the stdlib floor of what each of the 20 files costs with dot-setup's
+    # durability (read, parse, a backup fsynced, a temporary file fsynced, rename, the folder
+    # fsynced), in a fresh temporary folder. add-mcp does none of the fsyncs or backups.
+    cmds.append(
+        Cmd(
+            "diag: stdlib durable edit of 20 files",
+            [sys.executable, "-c", DURABLE_FLOOR_20],
+        )
+    )
     s = bench.compare(cmds)
     result: dict[str, Any] = {
         "clients": clients,
+        "durable_floor_ms": s[-1].med() * 1000,
         "dot_setup_ms": s[0].med() * 1000,
-        "one_client_ms": s[-2].med() * 1000,
-        "no_cli_layer_ms": s[-1].med() * 1000,
+        "one_client_ms": s[-3].med() * 1000,
+        "no_cli_layer_ms": s[-2].med() * 1000,
     }
     if add_mcp:
-        result.update(print_ratio(s[0], s[1], 1.0, "faster than add-mcp"))
+        result.update(
+            print_ratio(s[0], s[1], TARGET_INSTALL, f"<= {TARGET_INSTALL} x add-mcp", True)
+        )
         result["add_mcp_ms"] = s[1].med() * 1000
+        budget = TARGET_INSTALL * result["add_mcp_ms"]
+        print(
+            f"  the target's budget is {budget:.1f} ms; the stdlib durable edit of 20 files alone"
+            f" takes {result['durable_floor_ms']:.1f} ms and dot-setup without its CLI layer"
+            f" {result['no_cli_layer_ms']:.1f} ms"
+        )
     bench.hyperfine(cmds[:2])
     return result
+
+
+DURABLE_FLOOR_20 = """
+import json, os, tempfile
+root = tempfile.mkdtemp()
+for i in range(20):
+    d = os.path.join(root, str(i))
+    os.mkdir(d)
+    p = os.path.join(d, "mcp.json")
+    with open(p, "w") as f:
+        json.dump({"mcpServers": {"github": {"url": "https://example.test/mcp"}}}, f)
+    data = open(p, "rb").read()
+    doc = json.loads(data)
+    for name, body in (("backup", data), ("tmp", None)):
+        if body is None:
+            doc["mcpServers"]["dot"] = {"type": "http", "url": "https://app.getdot.ai/ai/mcp"}
+            body = json.dumps(doc, indent=2).encode()
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, body)
+        os.fsync(fd)
+        os.close(fd)
+    os.replace(os.path.join(d, "tmp"), p)
+    fd = os.open(d, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+"""
 
 
 def run_large(
@@ -831,16 +896,19 @@ def run_large(
         "us",
         "--yes",
     ]
+    # The stdlib floor does what any careful editor must: read, parse, write a temporary file,
+    # fsync it, rename it over the original.
     floor_src = (
         "import json,os; p=os.path.expanduser('~/.claude.json'); "
-        "t=open(p,encoding='utf-8').read(); json.loads(t); open(p,'wb').write(t.encode())"
+        "t=open(p,encoding='utf-8').read(); json.loads(t); f=open(p+'.tmp','wb'); "
+        "f.write(t.encode()); f.flush(); os.fsync(f.fileno()); f.close(); os.replace(p+'.tmp',p)"
     )
     cmds = [
         Cmd(
             "(c) dot-setup install claude-code, 12 MiB", install, setup=with_big, check=check_claude
         ),
         Cmd(
-            "(d) python: read + json.loads + write",
+            "(d) python: read + json.loads + write + fsync + rename",
             [sys.executable, "-c", floor_src],
             setup=with_big,
         ),
@@ -868,9 +936,10 @@ def run_large(
         )
     s = bench.compare(cmds)
     result["process_ms"] = {x.label: x.med() * 1000 for x in s}
-    print(
-        f"  (c) - (e): {(s[0].med() - s[2].med()) * 1000:.1f} ms spent on the 12 MiB file;"
-        f" (c) / (d) = {s[0].med() / s[1].med():.2f}"
+    result["process_c_ms"], result["process_d_ms"] = s[0].med() * 1000, s[1].med() * 1000
+    print(f"  (c) - (e): {(s[0].med() - s[2].med()) * 1000:.1f} ms spent on the 12 MiB file")
+    result["process"] = print_ratio(
+        s[0], s[1], TARGET_LARGE_PROCESS, f"(c)/(d) <= {TARGET_LARGE_PROCESS}", True
     )
     if add_mcp:
         print(f"  (c) / (f) = {s[0].med() / s[3].med():.2f}")
@@ -942,6 +1011,7 @@ def main(argv: list[str] | None = None) -> int:
     hyperfine = None if args.no_hyperfine else shutil.which("hyperfine")
     _CLEARED.update(client_env_vars())
     dot_setup = find_dot_setup()
+    compile_bytecode()
     add_mcp = None if args.no_add_mcp else find_add_mcp(install=not args.no_install)
     print(f"dot-setup  {version_of([dot_setup, '--version'])} ({dot_setup})")
     print(f"add-mcp    {version_of([add_mcp, '--version']) if add_mcp else 'not available'}")
@@ -1013,7 +1083,7 @@ def summary(results: dict[str, Any]) -> None:
                     r["dot_setup_ms"],
                     r.get("add_mcp_ms"),
                     r.get("ratio"),
-                    "< 1.0",
+                    f"<= {TARGET_STARTUP}",
                     r.get("meets"),
                 )
             )
@@ -1025,7 +1095,7 @@ def summary(results: dict[str, Any]) -> None:
                 r["dot_setup_ms"],
                 r.get("add_mcp_ms"),
                 r.get("ratio"),
-                "< 1.0",
+                f"<= {TARGET_INSTALL}",
                 r.get("meets"),
             )
         )
@@ -1037,8 +1107,18 @@ def summary(results: dict[str, Any]) -> None:
                 r["a_ms"],
                 r["b_ms"],
                 r["ratio"],
-                "<= 1.5",
-                r["ratio"] <= 1.5,
+                f"<= {TARGET_LARGE_IN_PROCESS}",
+                r["ratio"] <= TARGET_LARGE_IN_PROCESS,
+            )
+        )
+        rows.append(
+            (
+                "12 MiB install, whole process (c)/(d)",
+                r["process_c_ms"],
+                r["process_d_ms"],
+                r["process"]["ratio"],
+                f"<= {TARGET_LARGE_PROCESS}",
+                r["process"]["meets"],
             )
         )
     print(f"  {'case':<40} {'dot-setup':>10} {'baseline':>10} {'ratio':>6}  target  verdict")

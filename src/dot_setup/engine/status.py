@@ -92,7 +92,7 @@ def client_statuses(
             "kind": profile.kind,
             "detected": found.installed,
             "evidence": list(found.evidence),
-            "verified": f"{profile.verified.method}: {profile.verified.source}",
+            "verified": profile.verified.summary(),
         }
         row.update(entry_status(profile, service, paths, scope, name))
         rows.append(row)

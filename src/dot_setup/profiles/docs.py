@@ -84,7 +84,7 @@ def render_client_doc(profile: ClientProfile) -> str:
         "",
         f"- Docs: {profile.docs_url}",
         f"- Signs in with OAuth itself: {'yes' if profile.oauth else 'no'}",
-        f"- Verified: {profile.verified.method}, {profile.verified.source}, {profile.verified.date}",
+        f"- Verified: {_verified_line(profile)}",
     ]
     if profile.verified.notes:
         lines.append(f"  ({profile.verified.notes})")
@@ -118,6 +118,20 @@ def render_client_doc(profile: ClientProfile) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _verified_line(profile: ClientProfile) -> str:
+    v = profile.verified
+    if v.method == "real-client":
+        return f"real-client, `{v.program}` {v.version} ({v.source}) {v.proof}, {v.date}"
+    return f"{v.method}, {v.source}, {v.date}"
+
+
+def _verified_cell(profile: ClientProfile) -> str:
+    v = profile.verified
+    if v.method == "real-client":
+        return f"real-client: `{v.program}` {v.version}, {v.proof}"
+    return v.method
+
+
 def render_index(profiles: dict[str, ClientProfile]) -> str:
     lines = [
         "# Supported clients",
@@ -130,7 +144,7 @@ def render_index(profiles: dict[str, ClientProfile]) -> str:
     for p in profiles.values():
         how = "config file" if p.kind == "file" else "paste in the app"
         lines.append(
-            f"| [{p.name}]({p.id}.md) | `{p.id}` | {p.category} | {how} | {p.verified.method} |"
+            f"| [{p.name}]({p.id}.md) | `{p.id}` | {p.category} | {how} | {_verified_cell(p)} |"
         )
     return "\n".join(lines) + "\n"
 

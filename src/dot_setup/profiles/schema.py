@@ -17,6 +17,7 @@ SCOPES = ("user", "project")
 OS_KEYS = ("all", "linux", "macos", "windows")
 SHAPES = ("http_bearer", "http_bearer_env", "http_oauth", "stdio_bearer", "stdio_oauth")
 AUTH_MODES = ("oauth", "token")
+PROOFS = ("connects", "lists")
 # How Settings → Integrations groups the clients (its picker), in this order.
 CATEGORIES = ("desktop", "ide", "cli", "connector", "other")
 # Placeholders a template may use; renderer.py fills them.
@@ -64,6 +65,9 @@ class Target:
     prefer_existing: tuple[str, ...] = ()
     list_key: str = ""
     note: str = ""
+    # The top-level keys a file starts with when dot-setup creates it (Continue's config.yaml
+    # must have `name` and `version`); empty: a new file holds only the container.
+    new_file: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,21 @@ class Detect:
 
 @dataclass(frozen=True)
 class Verified:
+    """How a profile's shape was checked; `program`/`version`/`proof` when a test runs the client."""
+
     method: str
     source: str
     date: str
     notes: str = ""
+    program: str = ""  # the command the test runs ("kilo")
+    version: str = ""  # the exact version it ran ("7.7.7")
+    proof: str = ""  # "connects" (good token connected, wrong one refused) or "lists"
+
+    def summary(self) -> str:
+        """One line for `list` and the docs: `real-client: kilo 7.7.7 (connects)` or `docs: URL`."""
+        if self.method == "real-client" and self.program:
+            return f"real-client: {self.program} {self.version} ({self.proof})"
+        return f"{self.method}: {self.source}"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dot_setup.profiles.schema import (
     LINK_VALUES,
     OS_KEYS,
     PLACEHOLDERS,
+    PROOFS,
     SCHEMA_VERSION,
     SCOPES,
     SHAPES,
@@ -39,6 +40,7 @@ from dot_setup.profiles.schema import (
 _LINK_RE = re.compile(r"\{\{([a-z_]+)((?:\|[a-z0-9]+)*)\}\}")
 _PLACEHOLDER_RE = re.compile(r"\{\{([a-z_]+)\}\}")
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)+([-+.][0-9A-Za-z.-]+)?$")
 
 
 class _Reader:
@@ -127,6 +129,25 @@ def _os_map(reader: _Reader, key: str, required: bool) -> dict[str, str]:
     return result
 
 
+def _verified(vr: _Reader) -> Verified:
+    """A real-client proof names the program, its exact version and what it showed."""
+    method = vr.choice("method", ("real-client", "docs"))
+    real = method == "real-client"
+    verified = Verified(
+        method=method,
+        source=vr.text("source"),
+        date=vr.text("date"),
+        notes=vr.text("notes", ""),
+        program=vr.text("program") if real else "",
+        version=vr.text("version") if real else "",
+        proof=vr.choice("proof", PROOFS) if real else "",
+    )
+    if real and not _VERSION_RE.match(verified.version):
+        raise vr.fail("version", "an exact version such as 7.7.7, as the test installed it")
+    vr.finish()
+    return verified
+
+
 def _target(data: Any, index: int, source: str) -> Target:
     r = _Reader(data, f"targets[{index}]", source)
     container = r.strings("container")
@@ -146,9 +167,36 @@ def _target(data: Any, index: int, source: str) -> Target:
         prefer_existing=r.strings("prefer_existing", ()),
         list_key=r.text("list_key", ""),
         note=r.text("note", ""),
+        new_file=_new_file(r, container),
     )
     r.finish()
     return target
+
+
+def _new_file(r: _Reader, container: tuple[str, ...]) -> dict[str, Any]:
+    """`new_file`: plain values (no placeholders, no token) the created file starts with."""
+    value: dict[str, Any] = r.get("new_file", dict, {})
+    if container[0] in value:
+        raise r.fail("new_file", f"{container[0]!r} is the container: the entry creates it")
+    bad = _not_plain(value)
+    if bad:
+        raise r.fail("new_file", bad)
+    return value
+
+
+def _not_plain(value: Any) -> str:
+    """Why `value` cannot go in every format as it is (a date, a placeholder), or ""."""
+    if isinstance(value, str):
+        if _PLACEHOLDER_RE.search(value):
+            return "no {{placeholders}} here: a new file starts the same for everyone"
+        return ""
+    if isinstance(value, bool | int | float):
+        return ""
+    if isinstance(value, Mapping):
+        return next((why for v in value.values() if (why := _not_plain(v))), "")
+    if isinstance(value, list):
+        return next((why for v in value if (why := _not_plain(v))), "")
+    return f"{type(value).__name__} values cannot be written to every format"
 
 
 def _shape(data: Any, name: str, source: str) -> Shape:
@@ -251,13 +299,7 @@ def parse_client(data: Mapping[str, Any], source: str) -> ClientProfile:
     kind = r.choice("kind", ("file", "manual"))
     vr = r.sub("verified")
     assert vr is not None
-    verified = Verified(
-        method=vr.choice("method", ("real-client", "docs")),
-        source=vr.text("source"),
-        date=vr.text("date"),
-        notes=vr.text("notes", ""),
-    )
-    vr.finish()
+    verified = _verified(vr)
     targets = tuple(_target(t, i, source) for i, t in enumerate(r.get("targets", list, [])))
     shapes_sub = r.sub("shapes", None)
     shapes: dict[str, Shape] = {}

@@ -60,7 +60,10 @@ INSTALL_HINT = "run tests/realclients/install_clients.sh (it installs the pinned
 
 # A local port nothing listens on: the proxy every client is pointed at.
 DEAD_PROXY = "http://127.0.0.1:9"
-CLIENT_BINS = ("claude", "codex", "gemini", "opencode", "copilot", "mcp-remote")
+CLIENT_BINS = (
+    "claude", "codex", "gemini", "opencode", "copilot", "mcp-remote",
+    "kilo", "droid", "qwen", "qodercli", "auggie", "amp", "cn", "cline", "kimi",
+)  # fmt: skip
 
 # Per-check wall times, filled by every helper below; conftest.py prints them at the end.
 TIMINGS: list[tuple[str, float]] = []

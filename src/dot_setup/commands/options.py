@@ -72,3 +72,12 @@ def refuse_token_argument(value: str | None) -> None:
             "tokens are never taken as command-line arguments (other users can read them)",
             "use --token-stdin, --token-file PATH, or the DOT_MCP_TOKEN variable",
         )
+
+
+WindowsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--windows",
+        help="Inside WSL: the Windows apps' config files (under /mnt/<drive>/Users), Windows shapes.",
+    ),
+]

@@ -16,6 +16,7 @@ from dot_setup.commands.options import (
     Scope,
     ScopeOpt,
     ServiceOpt,
+    WindowsOpt,
     YesOpt,
     command_app,
 )
@@ -36,6 +37,7 @@ def remove_command(
     service: ServiceOpt = "dot",
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
     no_input: NoInputOpt = False,
 ) -> None:
@@ -54,4 +56,4 @@ def remove_command(
         yes=yes,
         no_input=no_input or json_out,
     )
-    raise typer.Exit(run_remove(request, Paths.from_env(project=project_dir)))
+    raise typer.Exit(run_remove(request, Paths.from_env(project=project_dir).side(windows)))

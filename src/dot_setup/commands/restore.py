@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dot_setup.commands.options import JsonOpt, NoInputOpt, YesOpt, command_app
+from dot_setup.commands.options import JsonOpt, NoInputOpt, WindowsOpt, YesOpt, command_app
 from dot_setup.ui.console import OUT
 
 app = command_app()
@@ -21,6 +21,7 @@ def restore_command(
         typer.Option("--client", "-c", help="Restore the newest backup of this client's file."),
     ] = None,
     yes: YesOpt = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
     no_input: NoInputOpt = False,
 ) -> None:
@@ -29,7 +30,7 @@ def restore_command(
     from dot_setup.flows.restore import chosen_backup, restore, show_backups
     from dot_setup.paths import Paths
 
-    paths = Paths.from_env()
+    paths = Paths.from_env().side(windows)
     if list_:
         show_backups(paths)
         return

@@ -22,6 +22,7 @@ from dot_setup.commands.options import (
     TokenFileOpt,
     TokenStdinOpt,
     TokenTrapOpt,
+    WindowsOpt,
     command_app,
     refuse_token_argument,
 )
@@ -49,6 +50,7 @@ def show_command(
         bool,
         typer.Option("--link", help="Print only the client's install link(s), e.g. Add to Cursor."),
     ] = False,
+    windows: WindowsOpt = False,
     json_out: JsonOpt = False,
     token: TokenTrapOpt = None,
 ) -> None:
@@ -59,7 +61,7 @@ def show_command(
     from dot_setup.paths import Paths
 
     show_client(
-        Paths.from_env(project=project_dir),
+        Paths.from_env(project=project_dir).side(windows),
         client_id=client,
         service_id=service,
         region=region,

@@ -27,8 +27,8 @@ from tests.helpers import TOKEN
 from dot_setup.doctor.model import Check, Outcome, Remediation, Result, Status, passed
 from dot_setup.doctor.run import DoctorRequest, build_context, exit_code
 from dot_setup.doctor.runner import GRACE, run_checks
-from dot_setup.doctor.symptoms import SYMPTOMS
 from dot_setup.paths import Paths
+from dot_setup.profiles.loader import get_service
 from dot_setup.secrets import REDACT
 
 CATEGORY_ORDER = ("env", "net", "server", "auth", "client")
@@ -187,13 +187,15 @@ def test_list_shows_every_id_in_fixed_order_and_the_guide_messages(fake_home: Pa
         assert set(row) == {"id", "title", "category", "fixable"}, row
     fixable = {r["id"] for r in env["data"]["checks"] if r["fixable"]}
     assert "client.cursor.permissions" in fixable and "env.node" not in fixable
-    assert [s["message"] for s in env["data"]["symptoms"]] == [s.message for s in SYMPTOMS]
+    assert [s["message"] for s in env["data"]["symptoms"]] == [
+        s.message for s in get_service("dot").troubleshooting
+    ]
 
     lines = shown.out.splitlines()
     human_ids = [line.split()[0] for line in lines[: len(listed)]]
     assert human_ids == listed
     assert lines[len(listed)] == ""
-    for symptom in SYMPTOMS:
+    for symptom in get_service("dot").troubleshooting:
         assert f'"{symptom.message}": {", ".join(symptom.checks)}' in shown.out
     marks = {line.split()[0]: line.endswith("  (--fix)") for line in lines[: len(listed)]}
     assert marks == {r["id"]: r["fixable"] for r in env["data"]["checks"]}

@@ -36,7 +36,10 @@ ClientOpt = Annotated[
     list[str] | None,
     typer.Option("--client", "-c", help="Client id (repeatable); see `dot-setup list`."),
 ]
-ServiceOpt = Annotated[str, typer.Option("--service", help="Service profile id.")]
+ServiceOpt = Annotated[
+    str,
+    typer.Option("--service", help="Service profile id (dot, doit), or a service profile file."),
+]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Service region, e.g. us or eu.")]
 ServerUrlOpt = Annotated[
     str | None, typer.Option("--server-url", help="MCP URL of a self-hosted or local server.")

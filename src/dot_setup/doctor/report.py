@@ -18,7 +18,7 @@ SYMBOL = {
 HEADINGS = {
     "environment": "This machine",
     "network": "Network",
-    "server": "Dot server",
+    "server": "Server",
     "auth": "Sign-in and tokens",
 }
 

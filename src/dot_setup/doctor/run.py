@@ -61,30 +61,40 @@ def choose_checks(request: DoctorRequest, ctx: Context) -> list[Check]:
     checks = all_checks(ctx)
     patterns = list(request.ids)
     if request.symptom:
-        symptom = find(request.symptom)
-        if symptom is None:
+        trouble = find(request.symptom, ctx.service.troubleshooting)
+        if trouble is None:
             raise UsageError(
-                f"no troubleshooting entry matches {request.symptom!r}",
+                f"no {ctx.service.name} troubleshooting entry matches {request.symptom!r}",
                 "`dot-setup doctor --list` shows the messages it knows",
             )
-        OUT.message(f"{symptom.message}: {symptom.causes}")
-        patterns += [p for p in symptom.checks if any(matches(c.id, p) for c in checks)]
+        OUT.message(f"{trouble.message}: {trouble.causes}")
+        for advice in trouble.advice:
+            OUT.message(f"  - {advice}")
+        found = [p for p in trouble.checks if any(matches(c.id, p) for c in checks)]
+        if not found:
+            return []  # advice only: nothing on this machine can find these causes
+        patterns += found
     if request.clients and not patterns:
         # --client narrows the run to those clients, plus what every client depends on.
         return checks
     return select(checks, patterns)
 
 
-def list_checks(checks: list[Check]) -> None:
-    from dot_setup.doctor.symptoms import SYMPTOMS
-
+def list_checks(checks: list[Check], ctx: Context) -> None:
     rows = [
         {"id": c.id, "title": c.title, "category": c.category, "fixable": c.fix is not None}
         for c in checks
     ]
+    troubles = ctx.service.troubleshooting
     if OUT.json_mode:
         symptoms = [
-            {"message": s.message, "causes": s.causes, "checks": list(s.checks)} for s in SYMPTOMS
+            {
+                "message": t.message,
+                "causes": t.causes,
+                "checks": list(t.checks),
+                "advice": list(t.advice),
+            }
+            for t in troubles
         ]
         OUT.envelope("ok", 0, {"checks": rows, "symptoms": symptoms}, [])
         return
@@ -92,10 +102,11 @@ def list_checks(checks: list[Check]) -> None:
     for row in rows:
         mark = "  (--fix)" if row["fixable"] else ""
         OUT.result(f"{row['id']:<{width}}  {row['title']}{mark}")
-    OUT.result("")
-    OUT.result("Messages from the connect guide (dot-setup doctor --symptom TEXT):")
-    for s in SYMPTOMS:
-        OUT.result(f'  "{s.message}": {", ".join(s.checks)}')
+    if troubles:
+        OUT.result("")
+        OUT.result(f"Messages from {ctx.service.name}'s guide (dot-setup doctor --symptom TEXT):")
+    for t in troubles:
+        OUT.result(f'  "{t.message}": {", ".join(t.checks) or "advice only"}')
 
 
 def exit_code(outcomes: list[Outcome], strict: bool) -> int:
@@ -105,6 +116,7 @@ def exit_code(outcomes: list[Outcome], strict: bool) -> int:
 
 def run_doctor(request: DoctorRequest, paths: Paths) -> int:
     from dot_setup.doctor import report
+    from dot_setup.doctor.registry import all_checks
     from dot_setup.doctor.runner import run_checks
 
     if request.fix and not request.yes and not request.interactive and not request.list_only:
@@ -121,7 +133,12 @@ def run_doctor(request: DoctorRequest, paths: Paths) -> int:
     ctx = build_context(request, paths)
     checks = choose_checks(request, ctx)
     if request.list_only:
-        list_checks(checks)
+        list_checks(checks or all_checks(ctx), ctx)
+        return 0
+    if not checks:  # a troubleshooting entry with advice only
+        if OUT.json_mode:
+            data = {**report.as_data([]), "fixes": [], "strict": request.strict}
+            OUT.envelope("ok", 0, data, [])
         return 0
     names = {s.profile.id: s.profile.name for s in ctx.clients}
     OUT.message(f"Checking {len(checks)} things for {len(ctx.clients)} client(s)…")

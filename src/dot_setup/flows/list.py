@@ -27,7 +27,7 @@ def run_list(paths: Paths, service: str, scope: str, name: str | None, detected:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("client", "installed", "dot entry", "config file", "verified"):
+    for column in ("client", "installed", "entry", "config file", "verified"):
         table.add_column(column)
     for row in rows:
         table.add_row(

@@ -1,5 +1,9 @@
 """Find and load the shipped profiles (or the ones under `DOT_SETUP_PROFILES_DIR`).
 
+Service profiles can also come from a vendor: `--service PATH` names one file, and
+`DOT_SETUP_SERVICE_PROFILES` names extra folders of them (separated like PATH). They are
+validated by the same schema, and errors name the file and the key (docs/service-format.md).
+
 In a wheel they sit in `dot_setup/_data/`; in a source checkout (editable install, tests) they are
 read straight from the repository's `client_profiles/` and `service_profiles/` folders, so an edit
 to a profile takes effect without a reinstall.
@@ -16,10 +20,12 @@ from pathlib import Path
 
 from dot_setup.errors import ProfileError, UsageError
 from dot_setup.profiles.schema import ClientProfile, ServiceProfile
-from dot_setup.profiles.validate import parse_client, parse_service
+from dot_setup.profiles.validate import parse_client
+from dot_setup.profiles.validate_service import parse_service
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _SAFE_ID = re.compile(r"^[a-z][a-z0-9-]*$")
+MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a few KiB; anything bigger is not one
 
 
 def data_root() -> Path:
@@ -63,12 +69,53 @@ def load_clients() -> dict[str, ClientProfile]:
 @cache
 def load_services() -> dict[str, ServiceProfile]:
     services: dict[str, ServiceProfile] = {}
-    for path in _files("service_profiles"):
+    seen: dict[str, Path] = {}
+    for path in [*_files("service_profiles"), *_extra_service_files()]:
         service = parse_service(_read_toml(path), str(path))
         if service.id != path.stem:
             raise ProfileError(f"{path}: id {service.id!r} must match the file name", "")
+        if service.id in seen:
+            raise ProfileError(
+                f"{path}: service id {service.id!r} is already defined by {seen[service.id]}",
+                "give the service another id (and file name)",
+            )
+        seen[service.id] = path
         services[service.id] = service
     return services
+
+
+def _extra_service_files() -> list[Path]:
+    """The *.toml files in each folder of DOT_SETUP_SERVICE_PROFILES."""
+    found: list[Path] = []
+    for folder in filter(None, os.environ.get("DOT_SETUP_SERVICE_PROFILES", "").split(os.pathsep)):
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            raise ProfileError(
+                f"DOT_SETUP_SERVICE_PROFILES: {root} is not a folder",
+                "name folders of service profile files (*.toml), separated by " + repr(os.pathsep),
+            )
+        found += sorted(root.glob("*.toml"))
+    return found
+
+
+def is_service_file(value: str) -> bool:
+    """`--service` names a file (a vendor's own profile) rather than a known id."""
+    return value.endswith(".toml") or "/" in value or os.sep in value
+
+
+@cache
+def _service_file(value: str) -> ServiceProfile:
+    from dot_setup.fs.fsio import read_bytes
+
+    path = Path(value).expanduser()
+    data = read_bytes(path, limit=MAX_PROFILE_BYTES)
+    if data is None:
+        raise UsageError(f"--service {value}: no such file", "name a service profile (*.toml)")
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"{path}: {exc}", "profiles must be valid TOML (UTF-8)") from exc
+    return parse_service(parsed, str(path))
 
 
 @cache
@@ -98,6 +145,9 @@ def get_client(client_id: str) -> ClientProfile:
 
 
 def get_service(service_id: str) -> ServiceProfile:
+    if is_service_file(service_id):
+        service = _service_file(service_id)
+        return _with_region_urls(service, os.environ.get("DOT_SETUP_REGION_URLS", ""))
     services = load_services()
     if service_id not in services:
         raise UsageError(

@@ -160,6 +160,17 @@ class ServiceClientRule:
 
 
 @dataclass(frozen=True)
+class Trouble:
+    """One troubleshooting entry of a service's guide: the message a user sees, its causes, the
+    doctor checks that find them (ids or globs such as `client.*.token`) and advice."""
+
+    message: str
+    causes: str
+    checks: tuple[str, ...] = ()
+    advice: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ServiceProfile:
     id: str
     name: str
@@ -178,3 +189,12 @@ class ServiceProfile:
     integrations_client: str = ""  # the client Settings → Integrations opens on
     source_file: str = ""
     token_length: int = 0  # characters in a whole MCP token; 0: unknown (no truncation check)
+    token_page: str = ""  # where the service's app makes MCP tokens ("Settings → Integrations")
+    # The service's own words for a refused token and for one without MCP access.
+    invalid_token_message: str = "the token was refused"
+    no_mcp_access_message: str = "the token has no MCP access"
+    troubleshooting: tuple[Trouble, ...] = ()
+
+    def region_urls(self) -> str:
+        """`https://app.getdot.ai/ai/mcp (United States), ...`: for messages about a wrong URL."""
+        return ", ".join(f"{r.url} ({r.name})" for r in self.regions.values())

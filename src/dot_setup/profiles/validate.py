@@ -28,9 +28,6 @@ from dot_setup.profiles.schema import (
     Link,
     Manual,
     ManualField,
-    Region,
-    ServiceClientRule,
-    ServiceProfile,
     Shape,
     Target,
     Template,
@@ -354,63 +351,3 @@ def _check_client(p: ClientProfile, r: _Reader) -> None:
         raise r.fail("header_env_syntax", "must contain VAR where the variable name goes")
     if p.links and not p.oauth:
         raise r.fail("links", "install links carry the OAuth entry: the client needs oauth = true")
-
-
-def parse_service(data: Mapping[str, Any], source: str) -> ServiceProfile:
-    r = _Reader(data, "", source)
-    schema = r.get("schema", int)
-    if schema != SCHEMA_VERSION:
-        raise r.fail("schema", f"this dot-setup reads profile schema {SCHEMA_VERSION}")
-    regions_sub = r.sub("regions")
-    assert regions_sub is not None
-    regions: dict[str, Region] = {}
-    for rid in list(regions_sub.data):
-        rr = regions_sub.sub(rid)
-        assert rr is not None
-        regions[rid] = Region(
-            id=rid, name=rr.text("name"), url=rr.text("url"), sse_url=rr.text("sse_url", "")
-        )
-        rr.finish()
-    regions_sub.finish()
-    if not regions:
-        raise r.fail("regions", "needs at least one region")
-    auth = r.strings("auth")
-    if not auth or any(a not in AUTH_MODES for a in auth):
-        raise r.fail("auth", f"list one or more of {', '.join(AUTH_MODES)}")
-    clients_sub = r.sub("clients", None)
-    clients: dict[str, ServiceClientRule] = {}
-    if clients_sub is not None:
-        for cid in list(clients_sub.data):
-            cr = clients_sub.sub(cid)
-            assert cr is not None
-            rule = ServiceClientRule(auth=cr.strings("auth", ()), note=cr.text("note", ""))
-            if any(a not in auth for a in rule.auth):
-                raise cr.fail("auth", "may only narrow the service's own auth modes")
-            clients[cid] = rule
-            cr.finish()
-        clients_sub.finish()
-    service = ServiceProfile(
-        id=r.text("id"),
-        name=r.text("name"),
-        description=r.text("description"),
-        connector_name=r.text("connector_name", "") or r.text("name"),
-        default_server_name=r.text("default_server_name"),
-        auth=auth,
-        regions=regions,
-        default_region=r.text("default_region"),
-        token_env=r.text("token_env", ""),
-        token_url_param=r.text("token_url_param", ""),
-        token_prefix=r.text("token_prefix", ""),
-        api_token_prefix=r.text("api_token_prefix", ""),
-        token_length=r.get("token_length", int, 0),
-        docs_url=r.text("docs_url"),
-        clients=clients,
-        integrations_client=r.text("integrations_client", ""),
-        source_file=source,
-    )
-    r.finish()
-    if service.default_region not in regions:
-        raise r.fail("default_region", "must name one of the regions")
-    if "token" in auth and not service.token_env:
-        raise r.fail("token_env", "a service with token auth names its token variable")
-    return service

@@ -124,7 +124,7 @@ class Wizard:
         from dot_setup.engine.status import client_statuses
         from dot_setup.wizard.view import detection_table
 
-        rows = client_statuses(self.paths, self.service.id, "user", self.name)
+        rows = client_statuses(self.paths, self.opt.service, "user", self.name)
         detection_table([r for r in rows if r["detected"]], len(rows), self.service.name)
         return rows
 
@@ -152,7 +152,7 @@ class Wizard:
                 checked.append(label)
         while True:
             picked = self.ask.checkbox(
-                "Which clients should use Dot? (space toggles, enter confirms)",
+                f"Which clients should use {self.service.name}? (space toggles, enter confirms)",
                 list(labels),
                 checked,
             )
@@ -164,7 +164,8 @@ class Wizard:
         """Flags and the token decide as for every command; else the terminal asks, with the
         remembered server preselected (without a terminal, the remembered one or exit 2)."""
         explicit = self.opt.server_url or self.opt.region or ep.token_region(self.service, given)
-        if explicit or not self.tty:
+        # A service with one region has nothing to ask.
+        if explicit or not self.tty or len(self.service.regions) == 1:
             return ep.resolve_endpoint(
                 self.service,
                 region=self.opt.region,
@@ -180,7 +181,9 @@ class Wizard:
         default_id = last.region if last else self.service.default_region
         default = next(k for k, v in labels.items() if v == default_id)
         choice = labels[
-            self.ask.select("Which region is your Dot account in?", list(labels), default)
+            self.ask.select(
+                f"Which region is your {self.service.name} account in?", list(labels), default
+            )
         ]
         if choice != CUSTOM:
             return ep.resolve_endpoint(self.service, region=choice)
@@ -208,7 +211,7 @@ class Wizard:
         auths = {c.id: (modes[c.id] or ["token"])[0] for c in clients}
         if not both:
             return auths
-        oauth = "OAuth: each client signs in to Dot itself (recommended)"
+        oauth = f"OAuth: each client signs in to {self.service.name} itself (recommended)"
         token = "MCP token: one token for every client"
         each = "Choose for each client"
         how = self.ask.select("How should the clients sign in?", [oauth, token, each], oauth)

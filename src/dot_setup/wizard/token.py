@@ -14,17 +14,26 @@ from dataclasses import dataclass
 
 from dot_setup.engine.endpoint import Endpoint, token_region
 from dot_setup.errors import AuthError, NeedsInputError, TokenInputError
+from dot_setup.profiles.schema import ServiceProfile
 from dot_setup.secrets import REDACT, TokenSource
 from dot_setup.signin.mcp_token import date
 from dot_setup.ui.console import OUT
 from dot_setup.ui.prompts import Prompter
 
 PASTE_TRIES = 3
-NOT_MCP = "Token does not have required MCP access"
-REGULAR_API_HINT = (
-    "this is a regular API token; clients need an MCP token "
-    "(Settings > Integrations > Generate MCP Token), or let dot-setup generate one"
-)
+
+
+def token_page(service: ServiceProfile) -> str:
+    """Where the service's app makes MCP tokens, for hints: `in Dot (Settings → Integrations)`."""
+    return f"in {service.name}" + (f" ({service.token_page})" if service.token_page else "")
+
+
+def _regular_api(service: ServiceProfile) -> TokenInputError:
+    return TokenInputError(
+        service.no_mcp_access_message,
+        f"this is a regular API token; clients need an MCP token (made {token_page(service)}),"
+        " or let dot-setup generate one",
+    )
 
 
 @dataclass
@@ -49,20 +58,24 @@ def check_token(token: str, endpoint: Endpoint) -> str:
 
     api_prefix = endpoint.service.api_token_prefix
     if api_prefix and token.startswith(api_prefix):
-        raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
+        raise _regular_api(endpoint.service)
     local = token_region(endpoint.service, token)
     if local and endpoint.region in endpoint.service.regions and local != endpoint.region:
         raise WrongRegion(local)
     info = api.token_info(endpoint.url, token)
     if info.kind == "api_token":
-        raise TokenInputError(NOT_MCP, REGULAR_API_HINT)
+        raise _regular_api(endpoint.service)
     if info.kind == "oauth_access":
         raise TokenInputError(
             "this is a sign-in (OAuth) token that expires within the hour, not an MCP token",
-            "paste an MCP token (it starts with dot_mcp_), or let dot-setup generate one",
+            f"paste an MCP token (it starts with {endpoint.service.token_prefix}), or let dot-setup"
+            " generate one",
         )
     if not info.mcp_access:
-        raise TokenInputError(NOT_MCP, f"{info.owner} has no MCP access; ask a Dot admin")
+        raise TokenInputError(
+            endpoint.service.no_mcp_access_message,
+            f"{info.owner} has no MCP access; ask a {endpoint.service.name} admin",
+        )
     return f"MCP token {info.display} of {info.owner}, {info.region.upper()}, valid until {date(info.expires_at)}"
 
 
@@ -85,7 +98,8 @@ def ask_token(
     prompter: Prompter, endpoint: Endpoint, switch_region: Callable[[str], Endpoint | None]
 ) -> tuple[TokenPlan, Endpoint]:
     """Interactive: generate (sign in) or paste; a pasted token is checked, up to 3 tries."""
-    generate = "Sign in to Dot and generate a new MCP token (recommended)"
+    service = endpoint.service
+    generate = f"Sign in to {service.name} and generate a new MCP token (recommended)"
     paste = "Paste an MCP token I already have"
     if (
         prompter.select(
@@ -95,7 +109,7 @@ def ask_token(
     ):
         return TokenPlan(generate=True), endpoint
     for attempt in range(1, PASTE_TRIES + 1):
-        raw = prompter.secret("MCP token (hidden; Settings > Integrations in Dot):").strip()
+        raw = prompter.secret(f"MCP token (hidden; made {token_page(service)}):").strip()
         if not raw:
             OUT.message("no token was entered")
             continue
@@ -119,7 +133,7 @@ def ask_token(
             OUT.message(f"Try again ({PASTE_TRIES - attempt} left), or press Ctrl-C to stop.")
     raise TokenInputError(
         f"no valid MCP token after {PASTE_TRIES} tries",
-        "generate a new token in Dot (Settings > Integrations), or run `dot-setup` and choose to sign in",
+        f"generate a new token {token_page(service)}, or run `dot-setup` and choose to sign in",
     )
 
 

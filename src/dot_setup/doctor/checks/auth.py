@@ -18,14 +18,17 @@ from dot_setup.errors import DotSetupError, NetworkError
 from dot_setup.secrets import REDACT, mask
 
 EXPIRY_WARN_DAYS = 30
-INVALID = "Invalid API token"
-NOT_MCP = "Token does not have required MCP access"
 
 
-def new_token_fix(client_id: str = "ID") -> Remediation:
+def new_token_fix(ctx: Context, client_id: str = "ID") -> Remediation:
+    where = (
+        f"{ctx.service.name}: {ctx.service.token_page}"
+        if ctx.service.token_page
+        else ctx.service.name
+    )
     return Remediation(
-        "generate a new MCP token (Settings → Integrations → Generate MCP Token, or let dot-setup"
-        " do it; a new token revokes the previous one) and write it to the clients",
+        f"generate a new MCP token (in {where}, or let dot-setup do it; a new token revokes the"
+        " previous one) and write it to the clients",
         (f"dot-setup --client {client_id} --new-token",),
     )
 
@@ -41,8 +44,8 @@ def judge_token(ctx: Context, token: str, url: str, client_id: str = "ID") -> Re
     shown = mask(token)
     if service.api_token_prefix and token.startswith(service.api_token_prefix):
         return failed(
-            f"{NOT_MCP}: {shown} is a regular API token, not an MCP token",
-            new_token_fix(client_id),
+            f"{ctx.service.no_mcp_access_message}: {shown} is a regular API token, not an MCP token",
+            new_token_fix(ctx, client_id),
             kind="api_token",
         )
     region, _ = ctx.region_of(url)
@@ -52,10 +55,11 @@ def judge_token(ctx: Context, token: str, url: str, client_id: str = "ID") -> Re
         token_region = token[len(prefix) :].split("_", 1)[0]
     if region and token_region in service.regions and token_region != region.id:
         return failed(
-            f"{INVALID}: {shown} is an {token_region.upper()} token but the client uses the"
+            f"{ctx.service.invalid_token_message}: {shown} is an {token_region.upper()} token but the client uses the"
             f" {region.id.upper()} URL",
             Remediation(
-                f"use the {token_region.upper()} Dot URL, the host you sign in to Dot with",
+                f"use the {token_region.upper()} {service.name} URL, the host you sign in to"
+                f" {service.name} with",
                 (f"dot-setup install --client {client_id} --region {token_region} --token-stdin",),
                 auto_fixable=True,
             ),
@@ -84,20 +88,27 @@ def _ask_server(ctx: Context, token: str, url: str, client_id: str) -> Result:
                 0,
                 f"the token has {len(token)} of {length} characters: it was not copied completely",
             )
-        return failed(f"{INVALID}: the server refused {shown}", new_token_fix(client_id), *details)
+        return failed(
+            f"{ctx.service.invalid_token_message}: the server refused {shown}",
+            new_token_fix(ctx, client_id),
+            *details,
+        )
     except NetworkError as exc:
         return skipped(f"{shown} not checked: {exc.message}")
     if info.kind == "api_token":
-        return failed(f"{NOT_MCP}: {shown} is a regular API token", new_token_fix(client_id))
+        return failed(
+            f"{ctx.service.no_mcp_access_message}: {shown} is a regular API token",
+            new_token_fix(ctx, client_id),
+        )
     if not info.mcp_access:
         return failed(
-            f"{NOT_MCP}: {info.owner} has no MCP access",
-            Remediation("ask a Dot admin to enable MCP for the account"),
+            f"{ctx.service.no_mcp_access_message}: {info.owner} has no MCP access",
+            Remediation(f"ask a {ctx.service.name} admin to enable MCP for the account"),
         )
     if info.kind == "oauth_access":
         return warned(
             f"{shown} is a sign-in (OAuth) access token that expires within the hour",
-            new_token_fix(client_id),
+            new_token_fix(ctx, client_id),
         )
     # The server enforces the expiry by its own clock (the Date header), not this machine's.
     left = info.expires_at - (probe_of(ctx, url).server_time or time.time())
@@ -105,7 +116,7 @@ def _ask_server(ctx: Context, token: str, url: str, client_id: str) -> Result:
     if left < EXPIRY_WARN_DAYS * 86400:
         return warned(
             f"{summary} expires on {_date(info.expires_at)}, in {max(int(left // 86400), 0)} days",
-            new_token_fix(client_id),
+            new_token_fix(ctx, client_id),
             expires_at=info.expires_at,
         )
     return passed(f"{summary}, valid until {_date(info.expires_at)}", expires_at=info.expires_at)

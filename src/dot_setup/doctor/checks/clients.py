@@ -31,7 +31,7 @@ def _needs_entry(state: ClientState) -> Result | None:
     if state.error is not None:
         return skipped("the config file does not parse (see its config check)")
     if state.entry is None or state.wiring is None:
-        return skipped("no Dot entry")
+        return skipped("no entry for the service")
     return None
 
 
@@ -87,13 +87,19 @@ def _match(ctx: Context, state: ClientState) -> str:
     return ""
 
 
+def region_flag(ctx: Context) -> str:
+    """` --region us|eu` for a service with regions to choose from; nothing for one region."""
+    regions = list(ctx.service.regions)
+    return f" --region {'|'.join(regions)}" if len(regions) > 1 else ""
+
+
 def check_entry(ctx: Context, state: ClientState) -> Result:
     pid, name = state.profile.id, state.profile.name
     if state.profile.kind != "file" or state.error is not None:
         return skipped("see the config check")
     if state.entry is None:
         return warned(
-            f"Dot is not configured in {name}",
+            f"{ctx.service.name} is not configured in {name}",
             Remediation(
                 "add it", (f"dot-setup install --client {pid}", f"dot-setup --client {pid}")
             ),
@@ -135,10 +141,11 @@ def check_url(ctx: Context, state: ClientState) -> Result:
     urls = ", ".join(f"{r.url} ({r.id.upper()})" for r in ctx.service.regions.values())
     if region is None:
         return warned(
-            f"{url} is not a Dot URL ({urls})",
+            f"{url} is not a {ctx.service.name} URL ({urls})",
             Remediation(
-                "use the URL of the host you sign in to Dot with (Settings → Integrations shows it)",
-                (f"dot-setup install --client {state.profile.id} --region us|eu --force",),
+                f"use the URL of the host you sign in to {ctx.service.name} with"
+                + (f" ({ctx.service.token_page} shows it)" if ctx.service.token_page else ""),
+                (f"dot-setup install --client {state.profile.id}{region_flag(ctx)} --force",),
             ),
         )
     if sse:
@@ -183,11 +190,11 @@ def check_duplicates(ctx: Context, state: ClientState) -> Result:
         if wiring.url and wiring.base_url.rstrip("/") in ours:
             dupes.append(other)
     if not dupes:
-        return passed("no other entry points at Dot")
+        return passed(f"no other entry points at {ctx.service.name}")
     names = ", ".join(f"'{d}'" for d in dupes)
     return warned(
-        f"Dot is also configured as {names}: {state.profile.name} starts each one and shows"
-        " Dot's tools more than once, possibly with an old token",
+        f"{ctx.service.name} is also configured as {names}: {state.profile.name} starts each one"
+        f" and shows {ctx.service.name}'s tools more than once, possibly with an old token",
         Remediation(
             "keep one entry",
             tuple(f"dot-setup remove --client {state.profile.id} --name {d}" for d in dupes),
@@ -385,8 +392,8 @@ ClientFix = Callable[[Context, ClientState], str]
 
 PER_CLIENT: list[tuple[str, str, ClientRun, ClientFix | None]] = [
     ("config", "config file parses", check_config, None),
-    ("entry", "Dot entry", check_entry, _rewrite),
-    ("url", "Dot URL", check_url, fix_url),
+    ("entry", "{service} entry", check_entry, _rewrite),
+    ("url", "{service} URL", check_url, fix_url),
     ("duplicates", "no duplicate entries", check_duplicates, None),
     ("token", "MCP token", check_token, fix_token),
     ("secret", "token source", check_secret, None),
@@ -416,7 +423,7 @@ def client_checks(ctx: Context, state: ClientState) -> list[Check]:
     return [
         Check(
             f"client.{pid}.{suffix}",
-            f"{state.profile.name}: {title}",
+            f"{state.profile.name}: {title.format(service=ctx.service.name)}",
             f"client:{pid}",
             bind(pid, run),
             bind_fix(pid, fix) if fix else None,

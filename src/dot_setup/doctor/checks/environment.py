@@ -100,7 +100,7 @@ def check_proxy(ctx: Context) -> Result:
         return failed(
             f"the proxy {p.hostname}:{p.port or 8080} does not answer ({exc.strerror or exc})",
             Remediation(
-                "fix or unset the proxy variable, or add the Dot host to NO_PROXY",
+                f"fix or unset the proxy variable, or add the {ctx.service.name} host to NO_PROXY",
                 (f"export NO_PROXY={urlsplit(url).hostname}",),
             ),
             shown,
@@ -165,7 +165,7 @@ def check_browser(ctx: Context) -> Result:
         Remediation(
             'OAuth clients open a browser to sign in ("Browser doesn\'t open"): sign dot-setup in'
             " with a code instead, or use an MCP token; keep the client up to date and allow"
-            " pop-ups from Dot",
+            f" pop-ups from {ctx.service.name}",
             (
                 "dot-setup login --no-browser",
                 "dot-setup install --client ID --auth token --token-stdin",

@@ -24,7 +24,8 @@ def _report(
     if ok:
         listed = ", ".join(tools[:4]) + (", ..." if len(tools) > 4 else "")
         return passed(f"connected {how}: {len(tools)} tools ({listed})", tools=list(tools))
-    text = "check the network connection to Dot and the Dot URL"
+    name = ctx.service.name
+    text = f"check the network connection to {name} and the {name} URL"
     if "in time" in reason or "Timeout" in reason:
         settings = [s for s in timeout_settings(ctx) if s.startswith(state.profile.name + ":")]
         text = "the server did not answer in time; some clients have a tool timeout setting, adjust it accordingly"
@@ -41,7 +42,7 @@ def check_live(ctx: Context, state: ClientState) -> Result:
 
     wiring = state.wiring
     if state.profile.kind != "file" or state.entry is None or wiring is None or not wiring.url:
-        return skipped("no Dot entry to try")
+        return skipped(f"no {ctx.service.name} entry to try")
     if not probe_of(ctx, wiring.base_url).reachable:
         return skipped("the server was not reached (see the network checks)")
     token = wiring.token

@@ -22,19 +22,19 @@ def timeout_settings(ctx: Context) -> list[str]:
 
 
 def _fix(ctx: Context, stage: str, probe: Probe) -> Remediation:
-    host = probe.host
+    host, service = probe.host, ctx.service
     if stage == "dns":
         return Remediation(
-            f"check the network connection to Dot and that the URL is right ({host});"
-            " the Dot URLs are https://app.getdot.ai/ai/mcp (US) and https://eu.getdot.ai/ai/mcp (EU)",
+            f"check the network connection to {service.name} and that the URL is right ({host});"
+            f" {service.name}'s URLs: {service.region_urls()}",
             (f"nslookup {host}",),
         )
     if stage == "tls":
         return Remediation(
             "a proxy or security product may be intercepting TLS: trust its certificate"
-            " (NODE_EXTRA_CA_CERTS for Node-based clients) or ask IT to exempt the Dot host",
+            f" (NODE_EXTRA_CA_CERTS for Node-based clients) or ask IT to exempt the {service.name} host",
         )
-    text = f"check the network connection to Dot ({host}) and that the Dot URL is correct"
+    text = f"check the network connection to {service.name} ({host}) and that the {service.name} URL is correct"
     timed_out = any(s.timed_out for s in probe.stages.values())
     if timed_out:
         settings = timeout_settings(ctx)
@@ -81,6 +81,8 @@ def stage_check(stage: str) -> Callable[[Context], Result]:
 def checks(ctx: Context) -> list[Check]:
     titles = {"dns": "DNS", "tcp": "TCP connection", "tls": "TLS", "http": "HTTP answer"}
     return [
-        Check(f"net.{stage}", f"{title} to the Dot host", "network", stage_check(stage))
+        Check(
+            f"net.{stage}", f"{title} to the {ctx.service.name} host", "network", stage_check(stage)
+        )
         for stage, title in titles.items()
     ]

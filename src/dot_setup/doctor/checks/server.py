@@ -11,11 +11,15 @@ from dot_setup.doctor.model import Check, Remediation, Result, failed, passed, s
 from dot_setup.doctor.probe import probe_of
 from dot_setup.errors import DotSetupError
 
-DISCOVERY_FIX = Remediation(
-    "the server's OAuth metadata is broken, so OAuth clients cannot sign in: use an MCP token"
-    " meanwhile, and report it to Dot support with this output",
-    ("dot-setup install --client ID --auth token --token-stdin",),
-)
+
+def discovery_fix(ctx: Context) -> Remediation:
+    token = "token" in ctx.service.auth
+    return Remediation(
+        "the server's OAuth metadata is broken, so OAuth clients cannot sign in: "
+        + ("use an MCP token meanwhile, and " if token else "")
+        + f"report it to {ctx.service.name} support with this output",
+        ("dot-setup install --client ID --auth token --token-stdin",) if token else (),
+    )
 
 
 def discovery(ctx: Context, url: str) -> Any:
@@ -82,13 +86,13 @@ def check_discovery(ctx: Context) -> Result:
         try:
             disc = discovery(ctx, url)
         except DotSetupError as exc:
-            return failed(exc.message, DISCOVERY_FIX, exc.hint)
+            return failed(exc.message, discovery_fix(ctx), exc.hint)
         origin = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
         if disc.resource.rstrip("/") not in (origin, url.rstrip("/")):
             return failed(
                 f"the metadata names resource {disc.resource}, not {origin}: clients will"
                 " get tokens the server refuses",
-                DISCOVERY_FIX,
+                discovery_fix(ctx),
             )
         server = disc.server
         missing = [
@@ -104,7 +108,7 @@ def check_discovery(ctx: Context) -> Result:
             return warned(
                 f"the authorization server lacks {', '.join(missing)}: clients that register"
                 " themselves (Claude Code, Cursor, mcp-remote) cannot sign in",
-                DISCOVERY_FIX,
+                discovery_fix(ctx),
             )
         details.append(f"{url}: resource {disc.resource}, issuer {server.issuer}")
     return passed("OAuth metadata present and consistent (RFC 9728, RFC 8414, PKCE S256)", *details)
@@ -126,16 +130,16 @@ def check_signin_page(ctx: Context) -> Result:
         with httpx2.Client(timeout=ctx.timeout, follow_redirects=False, trust_env=True) as http:
             resp = http.get(endpoint, headers={"Accept": "text/html"})
     except httpx2.HTTPError as exc:
-        return failed(f"the sign-in page {endpoint} does not load: {exc}", DISCOVERY_FIX)
+        return failed(f"the sign-in page {endpoint} does not load: {exc}", discovery_fix(ctx))
     if resp.status_code >= 500 or resp.status_code == 404:
-        return failed(f"the sign-in page {endpoint} answers {resp.status_code}", DISCOVERY_FIX)
-    return passed(
-        f"the sign-in page loads ({endpoint})",
-        '"Sign in to continue" on that page means the browser is not signed in to Dot:'
-        " click Open Dot Login, sign in (password or SSO), then Continue",
-        '"Authorization session expired": the page was left open more than 10 minutes;'
-        " restart the connection from the client",
-    )
+        return failed(f"the sign-in page {endpoint} answers {resp.status_code}", discovery_fix(ctx))
+    # What the service's guide says about that page's messages (its troubleshooting entries).
+    advice = [
+        f'"{t.message}": ' + "; ".join(t.advice or (t.causes,))
+        for t in ctx.service.troubleshooting
+        if "server.signin-page" in t.checks
+    ]
+    return passed(f"the sign-in page loads ({endpoint})", *advice)
 
 
 def checks(ctx: Context) -> list[Check]:

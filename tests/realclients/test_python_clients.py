@@ -264,12 +264,6 @@ def test_gptme(sandbox: Sandbox, server: Any, good_token: str, which: str) -> No
     assert_server_saw(server, mark, which)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="gptme needs `[mcp] enabled = true` beside the entry, and the profile format has no "
-    "way to write a second key (gptme's first-run config.toml has no [mcp] table)",
-)
 def test_gptme_first_run_config(sandbox: Sandbox, server: Any, good_token: str) -> None:
     """A gptme user who never touched [mcp]: the entry alone must be enough."""
     pyclients.gptme_first_run(sandbox)

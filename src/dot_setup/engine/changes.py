@@ -107,13 +107,25 @@ def new_document(target: Target) -> str:
     return text
 
 
+def _with_requirements(target: Target, text: str) -> str:
+    """Set the settings the entry needs beside it (`requires`); a value already there as
+    required leaves the text as it was."""
+    from dot_setup.profiles.validate import requirement_leaves
+
+    fmt = get_format(target.format)
+    for path, value in requirement_leaves(target.requires):
+        text = fmt.set_entry(text, path[:-1], "", path[-1], value)
+    return text
+
+
 def _fresh(change: Change) -> str:
     """A new file: the target's `new_file` keys and the entry. What a missing file is created
     as, and what --force writes over a file that does not parse."""
     t = change.target
-    return get_format(t.format).set_entry(
+    text = get_format(t.format).set_entry(
         new_document(t), t.container, t.list_key, change.name, change.entry
     )
+    return _with_requirements(t, text)
 
 
 def _edit(change: Change, text: str | None) -> str:
@@ -126,7 +138,8 @@ def _edit(change: Change, text: str | None) -> str:
         if change.entry is None:
             removed = fmt.remove_entry(source, t.container, t.list_key, change.name)
             return containers.strip(t, removed, change.created_levels)
-        return fmt.set_entry(source, t.container, t.list_key, change.name, change.entry)
+        text = fmt.set_entry(source, t.container, t.list_key, change.name, change.entry)
+        return _with_requirements(t, text)
     except ParseFailure as exc:
         if change.force and change.entry is not None:
             return _fresh(change)  # the unreadable file is backed up before this is written

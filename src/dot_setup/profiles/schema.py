@@ -68,6 +68,9 @@ class Target:
     # The top-level keys a file starts with when dot-setup creates it (Continue's config.yaml
     # must have `name` and `version`); empty: a new file holds only the container.
     new_file: Mapping[str, Any] = field(default_factory=dict)
+    # Settings the entry does not work without, set beside it on install (gptme's
+    # `[mcp] enabled = true`): nested tables down to the values.
+    requires: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,7 @@ def _target(data: Any, index: int, source: str) -> Target:
         list_key=r.text("list_key", ""),
         note=r.text("note", ""),
         new_file=_new_file(r, container),
+        requires=_requires(r, container),
     )
     r.finish()
     return target
@@ -179,6 +180,31 @@ def _new_file(r: _Reader, container: tuple[str, ...]) -> dict[str, Any]:
     if bad:
         raise r.fail("new_file", bad)
     return value
+
+
+def _requires(r: _Reader, container: tuple[str, ...]) -> dict[str, Any]:
+    """`requires`: plain settings beside the entry; never the container itself."""
+    value: dict[str, Any] = r.get("requires", dict, {})
+    for path, _ in requirement_leaves(value):
+        if path == container[: len(path)] and len(path) >= len(container):
+            raise r.fail("requires", "may not set keys inside the container: the entry goes there")
+    bad = _not_plain(value)
+    if bad:
+        raise r.fail("requires", bad)
+    return value
+
+
+def requirement_leaves(
+    value: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any]]:
+    """`{mcp: {enabled: true}}` -> [(("mcp", "enabled"), True)]: each setting with its key path."""
+    leaves: list[tuple[tuple[str, ...], Any]] = []
+    for key, item in value.items():
+        if isinstance(item, Mapping):
+            leaves += requirement_leaves(item, (*path, key))
+        else:
+            leaves.append(((*path, key), item))
+    return leaves
 
 
 def _not_plain(value: Any) -> str:

@@ -270,8 +270,13 @@ def _is_subsequence(small: str, big: str) -> bool:
 def test_every_file_client_is_covered() -> None:
     ids = {profile.id for profile, _ in CLIENTS}
     file_clients = {p.id for p in loader.load_clients().values() if p.kind == "file"}
-    # LibreChat has only a project-scope target
-    assert file_clients - ids == {"librechat"}
+    # The goldens edit user-scope files; these clients read only a project's file.
+    project_only = {"librechat", "fast-agent", "mcp-cli"}
+    assert file_clients - ids == project_only
+    for pid in project_only:
+        assert loader.get_client(pid).target("user") is None, (
+            f"{pid} now has a user file: add goldens"
+        )
     for profile, _ in CLIENTS:
         assert (GOLDEN / profile.id).is_dir(), f"no goldens for {profile.id}"
 

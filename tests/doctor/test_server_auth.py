@@ -647,7 +647,10 @@ def test_reference_server_discovery_and_signin_page_pass(regions: Regions, fake_
     shown = human("-v", "server.signin-page")
     assert shown.code == 0
     lines = shown.out.splitlines()
-    assert any(line.strip().startswith('"Sign in to continue" on that page') for line in lines)
+    assert any(
+        line.strip().startswith('"Sign in to continue": the browser is not signed in to Dot')
+        for line in lines
+    )
     assert any(
         line.strip().startswith('"Authorization session expired": the page was left open')
         for line in lines

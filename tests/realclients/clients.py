@@ -787,3 +787,36 @@ if __name__ == "__main__":
         sys.exit(_stdio_probe(json.loads(sys.argv[2])))
     print(f"usage: {sys.argv[0]} stdio-probe SPEC_JSON", file=sys.stderr)
     sys.exit(2)
+
+
+# ---- shared by the real-client test modules ----------------------------------------------------
+
+WRONG_TOKEN = "dot_mcp_test_this-token-is-wrong"
+
+
+def require_profile(client_id: str) -> None:
+    """The suite checks these client ids; in CI a missing profile fails instead of skipping."""
+    import pytest  # only in tests: this module also runs as a script (stdio-probe)
+
+    if not (REPO / "client_profiles" / f"{client_id}.toml").is_file():
+        reason = f"dot-setup has no client profile {client_id!r}"
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+def token_for(which: str, good_token: str) -> str:
+    return good_token if which == "good" else WRONG_TOKEN
+
+
+def assert_server_saw(server: Any, mark: int, which: str) -> None:
+    """The program really talked to the server, with the credential we expect."""
+    seen = server.requests_since(mark)
+    auths = {r["auth"] for r in seen}
+    summary = [(r["method"], r["path"], r["auth"], r["status"], r["ua"]) for r in seen]
+    if which == "good":
+        assert "good" in auths, f"the server never received the good token: {summary}"
+        assert "bad" not in auths, f"the server received a wrong token too: {summary}"
+    else:
+        assert "bad" in auths, f"the server never received the (wrong) token: {summary}"
+        assert "good" not in auths, f"the server received the good token: {summary}"

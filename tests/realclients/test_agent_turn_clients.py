@@ -34,7 +34,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import clients
-from clients import Sandbox
+from clients import Sandbox, assert_server_saw, token_for
 from fake_model import FakeModel
 
 from dot_setup.secrets import mask
@@ -46,7 +46,6 @@ pytestmark = [
 ]
 
 NAME = "dot"
-WRONG_TOKEN = "dot_mcp_test_this-token-is-wrong"
 TOKEN_VAR = "DOT_REALCLIENTS_TOKEN"
 TOOLS = ("echo", "add")  # what tests/servers/bearer_server.py offers
 TURN_TIMEOUT = 60  # seconds; every program here finishes a turn in 3-10 s
@@ -86,23 +85,6 @@ def install(sb: Sandbox, client: str, url: str, **kwargs: Any) -> clients.Result
         f"dot-setup install failed\n{masked(res.describe(), kwargs.get('token', ''))}"
     )
     return res
-
-
-def token_for(which: str, good_token: str) -> str:
-    return good_token if which == "good" else WRONG_TOKEN
-
-
-def assert_server_saw(server: Any, mark: int, which: str) -> None:
-    """The program really talked to the server, with the credential we expect."""
-    seen = server.requests_since(mark)
-    auths = {r["auth"] for r in seen}
-    summary = [(r["method"], r["path"], r["auth"], r["status"], r["ua"]) for r in seen]
-    if which == "good":
-        assert "good" in auths, f"the server never received the good token: {summary}"
-        assert "bad" not in auths, f"the server received a wrong token too: {summary}"
-    else:
-        assert "bad" in auths, f"the server never received the (wrong) token: {summary}"
-        assert "good" not in auths, f"the server received the good token: {summary}"
 
 
 def dot_tools(offered: set[str], pattern: str) -> set[str]:

@@ -33,7 +33,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cli_programs as cp
 import clients
-from clients import Result, Sandbox, Status
+from clients import WRONG_TOKEN, Result, Sandbox, Status, assert_server_saw
 
 pytestmark = [
     pytest.mark.realclients,
@@ -42,7 +42,6 @@ pytestmark = [
 ]
 
 NAME = "dot"
-WRONG_TOKEN = "dot_mcp_test_this-token-is-wrong"
 TOKEN_VAR = "DOT_REALCLIENTS_TOKEN"
 TOOLS = ["add", "echo"]  # what tests/servers/bearer_server.py offers, sorted
 
@@ -152,19 +151,6 @@ def install(sb: Sandbox, client: str, url: str, **kwargs: Any) -> Result:
         f"dot-setup install failed\n{cp.masked(res.describe(), kwargs.get('token') or '')}"
     )
     return res
-
-
-def assert_server_saw(server: Any, mark: int, which: str) -> None:
-    """The program really talked to the server, with the credential we expect."""
-    seen = server.requests_since(mark)
-    auths = {r["auth"] for r in seen}
-    summary = [(r["method"], r["path"], r["auth"], r["status"], r["ua"]) for r in seen]
-    if which == "good":
-        assert "good" in auths, f"the server never received the good token: {summary}"
-        assert "bad" not in auths, f"the server received a wrong token too: {summary}"
-    else:
-        assert "bad" in auths, f"the server never received the (wrong) token: {summary}"
-        assert "good" not in auths, f"the server received the good token: {summary}"
 
 
 def files_containing(sb: Sandbox, needle: str) -> list[str]:

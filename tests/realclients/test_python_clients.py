@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import clients
 import pyclients
-from clients import Sandbox
+from clients import Sandbox, assert_server_saw, require_profile, token_for
 
 pytestmark = [
     pytest.mark.realclients,
@@ -38,7 +38,6 @@ pytestmark = [
 ]
 
 NAME = "dot"
-WRONG_TOKEN = "dot_mcp_test_this-token-is-wrong"
 TOKEN_VAR = "DOT_REALCLIENTS_TOKEN"
 
 
@@ -76,37 +75,12 @@ def model() -> Iterator[pyclients.ScriptedModel]:
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-def require_profile(client_id: str) -> None:
-    if not (clients.REPO / "client_profiles" / f"{client_id}.toml").is_file():
-        reason = f"dot-setup has no client profile {client_id!r}"
-        if clients.IN_CI:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-
-
 def install(sb: Sandbox, client: str, url: str, **kwargs: Any) -> clients.Result:
     require_profile(client)
     res = clients.dot_setup_install(sb, client, url, name=NAME, **kwargs)
     detail = pyclients.mask(res.describe(), kwargs.get("token") or "")
     assert res.rc == 0, f"dot-setup install failed\n{detail}"
     return res
-
-
-def token_for(which: str, good_token: str) -> str:
-    return good_token if which == "good" else WRONG_TOKEN
-
-
-def assert_server_saw(server: Any, mark: int, which: str) -> None:
-    """The program really talked to the server, with the credential we expect."""
-    seen = server.requests_since(mark)
-    auths = {r["auth"] for r in seen}
-    summary = [(r["method"], r["path"], r["auth"], r["status"], r["ua"]) for r in seen]
-    if which == "good":
-        assert "good" in auths, f"the server never received the good token: {summary}"
-        assert "bad" not in auths, f"the server received a wrong token too: {summary}"
-    else:
-        assert "bad" in auths, f"the server never received the (wrong) token: {summary}"
-        assert "good" not in auths, f"the server received the good token: {summary}"
 
 
 def why(res: clients.Result, good_token: str) -> str:

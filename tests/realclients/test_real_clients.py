@@ -26,7 +26,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import clients
-from clients import Sandbox
+from clients import Sandbox, assert_server_saw, require_profile, token_for
 
 pytestmark = [
     pytest.mark.realclients,
@@ -35,7 +35,6 @@ pytestmark = [
 ]
 
 NAME = "dot"
-WRONG_TOKEN = "dot_mcp_test_this-token-is-wrong"
 TOKEN_VAR = "DOT_REALCLIENTS_TOKEN"
 TOOLS = {"echo", "add"}
 
@@ -43,36 +42,10 @@ TOOLS = {"echo", "add"}
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def require_profile(client_id: str) -> None:
-    """The suite checks these client ids; in CI a missing profile fails instead of skipping."""
-    if not (clients.REPO / "client_profiles" / f"{client_id}.toml").is_file():
-        reason = f"dot-setup has no client profile {client_id!r}"
-        if clients.IN_CI:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-
-
 def install(sb: Sandbox, client: str, url: str, **kwargs: Any) -> clients.Result:
     res = clients.dot_setup_install(sb, client, url, name=NAME, **kwargs)
     assert res.rc == 0, f"dot-setup install failed\n{res.describe()}"
     return res
-
-
-def token_for(which: str, good_token: str) -> str:
-    return good_token if which == "good" else WRONG_TOKEN
-
-
-def assert_server_saw(server: Any, mark: int, which: str) -> None:
-    """The client really talked to the server, with the credential we expect."""
-    seen = server.requests_since(mark)
-    auths = {r["auth"] for r in seen}
-    summary = [(r["method"], r["path"], r["auth"], r["status"], r["ua"]) for r in seen]
-    if which == "good":
-        assert "good" in auths, f"the server never received the good token: {summary}"
-        assert "bad" not in auths, f"the server received a wrong token too: {summary}"
-    else:
-        assert "bad" in auths, f"the server never received the (wrong) token: {summary}"
-        assert "good" not in auths, f"the server received the good token: {summary}"
 
 
 def assert_expected_state(status: clients.Status, which: str, not_connected: set[str]) -> None:

@@ -18,7 +18,7 @@ SYMBOL = {
 HEADINGS = {
     "environment": "This machine",
     "network": "Network",
-    "server": "Server",
+    "server": "{service} server",
     "auth": "Sign-in and tokens",
 }
 
@@ -41,14 +41,14 @@ def counts_line(outcomes: list[Outcome]) -> str:
     return ", ".join(parts)
 
 
-def _heading(category: str, names: dict[str, str]) -> str:
+def _heading(category: str, names: dict[str, str], service: str) -> str:
     if category.startswith("client:"):
         cid = category.split(":", 1)[1]
         return f"{names.get(cid, cid)} (client.{cid})"
-    return HEADINGS.get(category, category)
+    return HEADINGS.get(category, category).format(service=service)
 
 
-def render(outcomes: list[Outcome], names: dict[str, str], verbose: bool) -> None:
+def render(outcomes: list[Outcome], names: dict[str, str], verbose: bool, service: str) -> None:
     category = None
     hidden = 0
     for outcome in outcomes:
@@ -58,7 +58,7 @@ def render(outcomes: list[Outcome], names: dict[str, str], verbose: bool) -> Non
             continue
         if check.category != category:
             category = check.category
-            OUT.result(_heading(category, names), "bold")
+            OUT.result(_heading(category, names, service), "bold")
         symbol, style = SYMBOL[result.status]
         OUT.result(
             f"  {symbol} {check.id}: {result.summary}",

@@ -151,12 +151,18 @@ def run_doctor(request: DoctorRequest, paths: Paths) -> int:
         data = {**report.as_data(outcomes), "fixes": fixes, "strict": request.strict}
         OUT.envelope("ok" if code == 0 else "fail", code, data, [])
     else:
-        report.render(outcomes, names, request.verbose)
+        report.render(outcomes, names, request.verbose, ctx.service.name)
     return code
 
 
 def _slow_notice(ids: list[str]) -> None:
     OUT.message(f"still checking: {', '.join(ids[:4])}{' …' if len(ids) > 4 else ''}")
+
+
+def _service_name(request: DoctorRequest) -> str:
+    from dot_setup.profiles.loader import get_service
+
+    return get_service(request.service).name
 
 
 def _fix(
@@ -177,7 +183,8 @@ def _fix(
         OUT.message("nothing here that --fix can repair safely")
         return outcomes, []
     if not OUT.json_mode:
-        report.render(outcomes, names, request.verbose)
+        service = _service_name(request)
+        report.render(outcomes, names, request.verbose, service)
         OUT.result("")
 
     def confirm(outcome: Outcome) -> bool:

@@ -109,7 +109,8 @@ def ask_token(
     ):
         return TokenPlan(generate=True), endpoint
     for attempt in range(1, PASTE_TRIES + 1):
-        raw = prompter.secret(f"MCP token (hidden; made {token_page(service)}):").strip()
+        where = f"{service.token_page} in {service.name}" if service.token_page else service.name
+        raw = prompter.secret(f"MCP token (hidden; {where}):").strip()
         if not raw:
             OUT.message("no token was entered")
             continue

@@ -135,7 +135,7 @@ def check_signin_page(ctx: Context) -> Result:
         return failed(f"the sign-in page {endpoint} answers {resp.status_code}", discovery_fix(ctx))
     # What the service's guide says about that page's messages (its troubleshooting entries).
     advice = [
-        f'"{t.message}": ' + "; ".join(t.advice or (t.causes,))
+        f'"{t.message}": {t.causes}' + "".join(f"; {a[0].lower()}{a[1:]}" for a in t.advice)
         for t in ctx.service.troubleshooting
         if "server.signin-page" in t.checks
     ]

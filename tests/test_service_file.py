@@ -117,3 +117,17 @@ def test_a_missing_or_odd_vendor_file_is_refused(acme: Path, tmp_path: Path) -> 
     assert missing.code == 2 and "no such file" in missing.err
     folder = run("install", "--service", str(tmp_path) + "/", "--client", "cursor", "--yes")
     assert folder.code != 0 and "not a regular file" in folder.err, folder.err
+
+
+def test_a_fifo_among_vendor_files_is_refused_not_waited_on(
+    acme: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    fifo = acme.parent / "stuck.toml"
+    os.mkfifo(fifo)
+    res = run("install", "--service", str(fifo), "--client", "cursor", "--yes")
+    assert res.code != 0 and "not a regular file" in res.err, res.err
+    monkeypatch.setenv("DOT_SETUP_SERVICE_PROFILES", str(acme.parent))
+    res = run("install", "--service", "acme", "--client", "cursor", "--yes")
+    assert res.code != 0 and "stuck.toml" in res.err and "not a regular file" in res.err, res.err

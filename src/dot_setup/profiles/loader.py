@@ -70,8 +70,11 @@ def load_clients() -> dict[str, ClientProfile]:
 def load_services() -> dict[str, ServiceProfile]:
     services: dict[str, ServiceProfile] = {}
     seen: dict[str, Path] = {}
-    for path in [*_files("service_profiles"), *_extra_service_files()]:
-        service = parse_service(_read_toml(path), str(path))
+    shipped = _files("service_profiles")
+    for path in [*shipped, *_extra_service_files()]:
+        # A vendor's folder is read like user input: bounded, regular files only.
+        data = _read_toml(path) if path in shipped else _read_vendor_toml(path)
+        service = parse_service(data, str(path))
         if service.id != path.stem:
             raise ProfileError(f"{path}: id {service.id!r} must match the file name", "")
         if service.id in seen:
@@ -103,19 +106,23 @@ def is_service_file(value: str) -> bool:
     return value.endswith(".toml") or "/" in value or os.sep in value
 
 
-@cache
-def _service_file(value: str) -> ServiceProfile:
+def _read_vendor_toml(path: Path) -> dict[str, object]:
+    """A service profile from outside the package: at most 1 MiB, a regular file, UTF-8 TOML."""
     from dot_setup.fs.fsio import read_bytes
 
-    path = Path(value).expanduser()
     data = read_bytes(path, limit=MAX_PROFILE_BYTES)
     if data is None:
-        raise UsageError(f"--service {value}: no such file", "name a service profile (*.toml)")
+        raise UsageError(f"--service {path}: no such file", "name a service profile (*.toml)")
     try:
-        parsed = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"{path}: {exc}", "profiles must be valid TOML (UTF-8)") from exc
-    return parse_service(parsed, str(path))
+
+
+@cache
+def _service_file(value: str) -> ServiceProfile:
+    path = Path(value).expanduser()
+    return parse_service(_read_vendor_toml(path), str(path))
 
 
 @cache

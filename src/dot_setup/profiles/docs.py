@@ -95,7 +95,11 @@ def render_client_doc(profile: ClientProfile) -> str:
     lines += _own_ways(profile)
     if profile.kind == "manual":
         return "\n".join(lines + _manual_section(profile)).rstrip() + "\n"
-    lines.append(f"`dot-setup install --client {profile.id} --region us` (add `--auth token`")
+    # A client that reads only a project's file is installed in that project.
+    scope = "" if profile.target("user") else " --scope project"
+    lines.append(
+        f"`dot-setup install --client {profile.id}{scope} --region us` (add `--auth token`"
+    )
     lines.append("and `--token-stdin` for an MCP token).")
     for target in profile.targets:
         lines += ["", f"### {target.scope.capitalize()} scope ({target.format})", ""]

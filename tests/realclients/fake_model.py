@@ -110,57 +110,64 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": "not found"}})
             return
-        self._answer(str(body.get("model") or MODEL_ID), stream=stream)
+        send_completion(self, str(body.get("model") or MODEL_ID), stream, self.server.reply)
 
     def _ua(self) -> str:
         return self.headers.get("User-Agent", "")[:80]
 
-    def _answer(self, model: str, *, stream: bool) -> None:
-        cid = "chatcmpl-" + uuid.uuid4().hex[:12]
-        created = int(time.time())
-        usage = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-        if not stream:
-            self._send_json(
-                200,
-                {
-                    "id": cid,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": self.server.reply},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": usage,
-                },
-            )
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> None:
-            event = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **extra,
-            }
-            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+def send_completion(
+    handler: BaseHTTPRequestHandler,
+    model: str,
+    stream: bool,
+    text: str,
+    call: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """Answer one chat completion: the text, or one call of tool `call[0]` with arguments
+    `call[1]`; as one JSON body or, with `stream`, as SSE chunks ending with `data: [DONE]`."""
+    cid = "chatcmpl-" + uuid.uuid4().hex[:12]
+    created = int(time.time())
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    tool_call = None
+    if call is not None:
+        tool_call = {
+            "id": "call_" + uuid.uuid4().hex[:8],
+            "type": "function",
+            "function": {"name": call[0], "arguments": json.dumps(call[1])},
+        }
+    finish = "tool_calls" if tool_call else "stop"
+    head = {"id": cid, "created": created, "model": model}
+    if not stream:
+        message: dict[str, Any] = {"role": "assistant", "content": None if tool_call else text}
+        if tool_call:
+            message["tool_calls"] = [tool_call]
+        choice = {"index": 0, "message": message, "finish_reason": finish}
+        data = json.dumps(
+            {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
+        )
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data.encode())))
+        handler.end_headers()
+        handler.wfile.write(data.encode())
+        return
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Cache-Control", "no-cache")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
 
-        chunk({"role": "assistant", "content": ""})
-        chunk({"content": self.server.reply})
-        chunk({}, "stop", usage=usage)
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-        self.close_connection = True
+    def chunk(delta: dict[str, Any], reason: str | None = None, **extra: Any) -> None:
+        choices = [{"index": 0, "delta": delta, "finish_reason": reason}]
+        event = {**head, "object": "chat.completion.chunk", "choices": choices, **extra}
+        handler.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+
+    chunk({"role": "assistant", "content": ""})
+    chunk({"tool_calls": [{"index": 0, **tool_call}]} if tool_call else {"content": text})
+    chunk({}, finish, usage=usage)
+    handler.wfile.write(b"data: [DONE]\n\n")
+    handler.wfile.flush()
+    handler.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

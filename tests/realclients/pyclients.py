@@ -24,8 +24,6 @@ import json
 import os
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +32,7 @@ from typing import Any
 
 import clients
 from clients import Result, Sandbox
+from fake_model import send_completion
 
 HERE = Path(__file__).resolve().parent
 PINS_FILE = HERE / "py-clients.txt"
@@ -186,62 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": "not found"}})
             return
         call, text = self.server.decide(body if isinstance(body, dict) else {})
-        self._answer(str(body.get("model") or "fake-model"), bool(body.get("stream")), call, text)
-
-    def _answer(
-        self, model: str, stream: bool, call: tuple[str, dict[str, Any]] | None, text: str
-    ) -> None:
-        cid = "chatcmpl-" + uuid.uuid4().hex[:12]
-        created = int(time.time())
-        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-        tool_call = None
-        if call is not None:
-            tool_call = {
-                "id": "call_" + uuid.uuid4().hex[:8],
-                "type": "function",
-                "function": {"name": call[0], "arguments": json.dumps(call[1])},
-            }
-        finish = "tool_calls" if tool_call else "stop"
-        if not stream:
-            message: dict[str, Any] = {"role": "assistant", "content": None if tool_call else text}
-            if tool_call:
-                message["tool_calls"] = [tool_call]
-            choice = {"index": 0, "message": message, "finish_reason": finish}
-            self._send_json(
-                200,
-                {
-                    "id": cid,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [choice],
-                    "usage": usage,
-                },
-            )
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-
-        def chunk(delta: dict[str, Any], reason: str | None = None, **extra: Any) -> None:
-            event = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
-                **extra,
-            }
-            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-
-        chunk({"role": "assistant", "content": ""})
-        chunk({"tool_calls": [{"index": 0, **tool_call}]} if tool_call else {"content": text})
-        chunk({}, finish, usage=usage)
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-        self.close_connection = True
+        send_completion(
+            self, str(body.get("model") or "fake-model"), bool(body.get("stream")), text, call
+        )
 
 
 def _text(content: Any) -> str:

@@ -50,9 +50,10 @@ def tool_names(tools: Any) -> list[str]:
     return names
 
 
-class _Handler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """Quiet HTTP/1.1 handler that reads and writes JSON bodies (shared with pyclients.py)."""
+
     protocol_version = "HTTP/1.1"
-    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -72,6 +73,10 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(raw or b"{}")
         except ValueError:
             return {}
+
+
+class _Handler(JsonHandler):
+    server: _Server
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")

@@ -26,13 +26,13 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import clients
 from clients import Result, Sandbox
-from fake_model import send_completion
+from fake_model import JsonHandler, send_completion
 
 HERE = Path(__file__).resolve().parent
 PINS_FILE = HERE / "py-clients.txt"
@@ -153,20 +153,8 @@ def bearer_server(token: str, workdir: Path) -> Any:
 # ---- a scripted fake model (Mistral Vibe) ------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server: _ModelServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send_json(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0].rstrip("/").endswith("/models"):
@@ -176,15 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
+        raw = self._read_json()
+        body: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if not self.path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": "not found"}})
             return
-        call, text = self.server.decide(body if isinstance(body, dict) else {})
+        call, text = self.server.decide(body)
         send_completion(
             self, str(body.get("model") or "fake-model"), bool(body.get("stream")), text, call
         )
